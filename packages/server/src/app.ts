@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Principal } from './access/roles.js';
+import { TokenService } from './access/tokens.js';
+import { AuditLog } from './audit/service.js';
+import { type Clock, systemClock } from './clock.js';
+import { BrandService } from './fleet/brands.js';
+import { DeviceService } from './fleet/devices.js';
+import { OrganizationService } from './fleet/organizations.js';
+import { ProductService } from './fleet/products.js';
+import { Metrics } from './http/metrics.js';
+import { buildHttp } from './http/server.js';
+import type { Services } from './services.js';
+import { openStore, type Store } from './store/db.js';
+import { assertSchemaKnown, type MigrationReport, migrateToLatest } from './store/migrate.js';
+import { VERSION } from './version.js';
+
+export interface AppOptions {
+  /** SQLite file path or postgres:// URL. */
+  database: string;
+  clock?: Clock;
+  logger?: FastifyBaseLogger | boolean;
+  https?: { key: string; cert: string } | null;
+  bodyLimit?: number;
+  /** Run migrations (default); when false, only refuse a schema newer than this build. */
+  migrate?: boolean;
+  /** For the in-process CLI: requests carrying the app's nonce act as this principal. */
+  localPrincipal?: Principal;
+}
+
+export interface App {
+  services: Services;
+  http: FastifyInstance;
+  migration: MigrationReport | null;
+  /** Present when `localPrincipal` was given: the header value that selects it (in-process only). */
+  localNonce: string | null;
+  close(): Promise<void>;
+}
+
+/** Builds every service once and wires them together. */
+export function createServices(store: Store, clock: Clock): Services {
+  const audit = new AuditLog({ clock, dialect: store.dialect });
+  const deps = { db: store.db, clock, audit };
+  return {
+    store,
+    clock,
+    audit,
+    tokens: new TokenService(deps),
+    orgs: new OrganizationService(deps),
+    brands: new BrandService(deps),
+    products: new ProductService(deps),
+    devices: new DeviceService(deps),
+    metrics: new Metrics(),
+  };
+}
+
+/** The composition root: opens the store, migrates, builds services and the HTTP API. No listen(). */
+export async function createApp(options: AppOptions): Promise<App> {
+  const store = await openStore(options.database);
+  let migration: MigrationReport | null = null;
+  try {
+    if (options.migrate === false) await assertSchemaKnown(store.db);
+    else migration = await migrateToLatest(store.db);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const services = createServices(store, options.clock ?? systemClock);
+  const localNonce = options.localPrincipal ? randomBytes(32).toString('hex') : null;
+  const http = await buildHttp(services, {
+    logger: options.logger ?? false,
+    version: VERSION,
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.https ? { https: options.https } : {}),
+    ...(options.localPrincipal && localNonce
+      ? { local: { nonce: localNonce, principal: options.localPrincipal } }
+      : {}),
+  });
+  await http.ready();
+  return {
+    services,
+    http,
+    migration,
+    localNonce,
+    close: async () => {
+      await http.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,221 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.js';
+import { newId } from '../ids.js';
+import type { Dialect } from '../store/db.js';
+import type { Database } from '../store/schema.js';
+import type { Executor } from '../store/transaction.js';
+import { type ChainedFields, entryHash, GENESIS_HASH } from './chain.js';
+
+/** The chain for actions outside any organisation: creating organisations, platform tokens. */
+export const PLATFORM_CHAIN = '_platform';
+
+export interface AuditInput {
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  details: Record<string, unknown>;
+}
+
+export interface AuditEntry {
+  chain: string;
+  seq: number;
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  details: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+export interface ChainProblem {
+  seq: number;
+  problem: string;
+}
+
+export interface ChainReport {
+  chain: string;
+  entries: number;
+  head: { seq: number; hash: string } | null;
+  ok: boolean;
+  problems: ChainProblem[];
+}
+
+export interface AuditQuery {
+  afterSeq?: number;
+  limit: number;
+  action?: string;
+  targetId?: string;
+}
+
+const VERIFY_PAGE = 1000;
+
+/**
+ * The tamper-evident audit log: one hash chain per organisation (its auditors can verify it
+ * without seeing other tenants' entries) plus one platform chain. Each entry's hash covers its
+ * predecessor's, and a head row per chain records the last sequence number and hash, so an
+ * edited, inserted, deleted or truncated entry breaks verification.
+ */
+export class AuditLog {
+  readonly #clock: Clock;
+  readonly #dialect: Dialect;
+
+  constructor(deps: { clock: Clock; dialect: Dialect }) {
+    this.#clock = deps.clock;
+    this.#dialect = deps.dialect;
+  }
+
+  /** Appends an entry. Call inside the transaction that makes the change it records. */
+  async append(trx: Executor, chain: string, input: AuditInput): Promise<AuditEntry> {
+    // Create the head row if missing; concurrent first appends both succeed here.
+    await trx
+      .insertInto('audit_heads')
+      .values({ chain, seq: 0, hash: GENESIS_HASH })
+      .onConflict((oc) => oc.column('chain').doNothing())
+      .execute();
+    // On PostgreSQL the row lock serialises appends to one chain across connections and nodes;
+    // SQLite serialises every write transaction already (and has no FOR UPDATE).
+    let headQuery = trx.selectFrom('audit_heads').select(['seq', 'hash']).where('chain', '=', chain);
+    if (this.#dialect === 'postgres') headQuery = headQuery.forUpdate();
+    const head = await headQuery.executeTakeFirstOrThrow();
+
+    const at = this.#clock.now();
+    const fields: ChainedFields = {
+      chain,
+      seq: Number(head.seq) + 1,
+      id: newId('aud', at),
+      at: at.toISOString(),
+      actor: input.actor,
+      action: input.action,
+      targetType: input.targetType,
+      targetId: input.targetId,
+      details: input.details,
+      prevHash: head.hash,
+    };
+    const hash = entryHash(fields);
+    await trx
+      .insertInto('audit_entries')
+      .values({
+        chain,
+        seq: fields.seq,
+        id: fields.id,
+        at: fields.at,
+        actor: fields.actor,
+        action: fields.action,
+        target_type: fields.targetType,
+        target_id: fields.targetId,
+        details: JSON.stringify(fields.details),
+        prev_hash: fields.prevHash,
+        hash,
+      })
+      .execute();
+    await trx.updateTable('audit_heads').set({ seq: fields.seq, hash }).where('chain', '=', chain).execute();
+    return { ...fields, hash };
+  }
+
+  async list(db: Executor, chain: string, query: AuditQuery): Promise<AuditEntry[]> {
+    let q = db.selectFrom('audit_entries').selectAll().where('chain', '=', chain);
+    if (query.afterSeq !== undefined) q = q.where('seq', '>', query.afterSeq);
+    if (query.action) q = q.where('action', '=', query.action);
+    if (query.targetId) q = q.where('target_id', '=', query.targetId);
+    const rows = await q.orderBy('seq').limit(query.limit).execute();
+    return rows.map(toEntry);
+  }
+
+  async head(db: Executor, chain: string): Promise<{ seq: number; hash: string } | null> {
+    const row = await db
+      .selectFrom('audit_heads')
+      .select(['seq', 'hash'])
+      .where('chain', '=', chain)
+      .executeTakeFirst();
+    return row ? { seq: Number(row.seq), hash: row.hash } : null;
+  }
+
+  async chains(db: Kysely<Database>): Promise<string[]> {
+    const rows = await db.selectFrom('audit_heads').select('chain').orderBy('chain').execute();
+    const fromEntries = await db.selectFrom('audit_entries').select('chain').distinct().execute();
+    return [...new Set([...rows.map((r) => r.chain), ...fromEntries.map((r) => r.chain)])].sort();
+  }
+
+  async count(db: Executor, chain?: string): Promise<number> {
+    let q = db.selectFrom('audit_entries').select((eb) => eb.fn.countAll<string | number>().as('n'));
+    if (chain !== undefined) q = q.where('chain', '=', chain);
+    const row = await q.executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /**
+   * Recomputes every hash of a chain in order and compares the end with the head row.
+   * Reads in pages so that a chain of millions of entries runs in constant memory.
+   */
+  async verify(db: Executor, chain: string, onEntries?: (n: number) => void): Promise<ChainReport> {
+    const problems: ChainProblem[] = [];
+    let expectedSeq = 1;
+    let prevHash = GENESIS_HASH;
+    let entries = 0;
+    let lastSeq = 0;
+    for (;;) {
+      const rows = await db
+        .selectFrom('audit_entries')
+        .selectAll()
+        .where('chain', '=', chain)
+        .where('seq', '>', lastSeq)
+        .orderBy('seq')
+        .limit(VERIFY_PAGE)
+        .execute();
+      for (const row of rows) {
+        const entry = toEntry(row);
+        if (entry.seq !== expectedSeq) {
+          problems.push({
+            seq: entry.seq,
+            problem: `expected entry ${expectedSeq}: entries missing or inserted`,
+          });
+        }
+        if (entry.prevHash !== prevHash) {
+          problems.push({
+            seq: entry.seq,
+            problem: 'previous-hash link broken (an entry before it changed or is gone)',
+          });
+        }
+        const { hash, ...fields } = entry;
+        if (entryHash(fields) !== hash) {
+          problems.push({ seq: entry.seq, problem: 'content does not match its hash (entry edited)' });
+        }
+        prevHash = hash;
+        expectedSeq = entry.seq + 1;
+        lastSeq = entry.seq;
+      }
+      entries += rows.length;
+      onEntries?.(rows.length);
+      if (rows.length < VERIFY_PAGE) break;
+    }
+    const head = await this.head(db, chain);
+    if (head === null && entries > 0) problems.push({ seq: lastSeq, problem: 'chain head is missing' });
+    if (head !== null && (head.seq !== lastSeq || head.hash !== prevHash)) {
+      problems.push({
+        seq: head.seq,
+        problem: `chain head says entry ${head.seq} but the log ends at ${lastSeq} (entries at the end deleted or head altered)`,
+      });
+    }
+    return { chain, entries, head, ok: problems.length === 0, problems };
+  }
+}
+
+function toEntry(row: Database['audit_entries']): AuditEntry {
+  return {
+    chain: row.chain,
+    seq: Number(row.seq),
+    id: row.id,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    details: JSON.parse(row.details) as unknown,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,158 @@
+import type { Command } from 'commander';
+import type { Device } from '../fleet/devices.js';
+import type { Page } from '../store/pagination.js';
+import { collect, enc, query, resolveOrg, withClient } from './context.js';
+import { emit, printRecord, printTable } from './output.js';
+
+const columns: [string, (d: Device) => unknown][] = [
+  ['id', (d) => d.id],
+  ['serial', (d) => d.serial],
+  ['product', (d) => d.productId],
+  ['brand', (d) => d.brandId],
+  ['firmware', (d) => d.firmwareVersion],
+  ['status', (d) => d.status],
+  ['tags', (d) => d.tags],
+  ['last seen', (d) => d.lastSeenAt],
+];
+
+/** `--brand none` and `--hardware-id none` clear a value. */
+const nullable = (value: string | undefined) =>
+  value === undefined ? undefined : value === 'none' ? null : value;
+const defined = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+export function deviceCommands(program: Command): void {
+  const devices = program.command('devices').description('devices: units in the field');
+
+  devices
+    .command('create')
+    .description('register a device')
+    .requiredOption('--product <productId>', 'its product')
+    .requiredOption('--serial <serial>', 'serial number, unique per product')
+    .option('--brand <brandId>', 'the brand it is sold under (default: the product’s only brand)')
+    .option('--hardware-id <id>', 'hardware identifier (e.g. MAC or chip id)')
+    .option('--firmware <version>', 'firmware version it runs')
+    .option('--tag <tag>', 'a tag (repeat for several)', collect)
+    .action(
+      async (
+        opts: {
+          product: string;
+          serial: string;
+          brand?: string;
+          hardwareId?: string;
+          firmware?: string;
+          tag?: string[];
+        },
+        command: Command,
+      ) =>
+        withClient(command, async (ctx) => {
+          const org = await resolveOrg(ctx);
+          const device = await ctx.client.request<Device>(
+            'POST',
+            `/v1/orgs/${enc(org)}/devices`,
+            defined({
+              productId: opts.product,
+              serial: opts.serial,
+              brandId: opts.brand,
+              hardwareId: opts.hardwareId,
+              firmwareVersion: opts.firmware,
+              tags: opts.tag,
+            }),
+          );
+          emit(ctx, device, () => printRecord({ ...device }));
+        }),
+    );
+
+  devices
+    .command('list')
+    .description('list and search devices')
+    .option('--product <productId>', 'only this product')
+    .option('--brand <brandId>', 'only this brand')
+    .option('--status <status>', 'active, disabled or decommissioned')
+    .option('--firmware <version>', 'only this firmware version')
+    .option('--serial <serial>', 'exact serial number')
+    .option('--search <prefix>', 'serial number prefix')
+    .option('--tag <tag>', 'carrying this tag (repeat: all of them)', collect)
+    .option('--include-deleted', 'include decommissioned devices')
+    .option('--limit <n>', 'page size', '50')
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .action(async (opts: Record<string, string | string[] | boolean | undefined>, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const q = query({
+          productId: opts.product as string | undefined,
+          brandId: opts.brand as string | undefined,
+          status: opts.status as string | undefined,
+          firmwareVersion: opts.firmware as string | undefined,
+          serial: opts.serial as string | undefined,
+          q: opts.search as string | undefined,
+          tag: opts.tag as string[] | undefined,
+          includeDeleted: opts.includeDeleted ? true : undefined,
+          limit: opts.limit as string,
+          cursor: opts.cursor as string | undefined,
+        });
+        const page = await ctx.client.request<Page<Device>>('GET', `/v1/orgs/${enc(org)}/devices${q}`);
+        emit(ctx, page, () => {
+          printTable(page.items, columns);
+          if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
+        });
+      }),
+    );
+
+  devices
+    .command('get <deviceId>')
+    .description('show a device')
+    .option('--include-deleted', 'also when decommissioned')
+    .action(async (id: string, opts: { includeDeleted?: boolean }, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const device = await ctx.client.request<Device>(
+          'GET',
+          `/v1/orgs/${enc(org)}/devices/${enc(id)}${query({ includeDeleted: opts.includeDeleted })}`,
+        );
+        emit(ctx, device, () => printRecord({ ...device }));
+      }),
+    );
+
+  devices
+    .command('update <deviceId>')
+    .description('change a device')
+    .option('--brand <brandId|none>', 'brand')
+    .option('--hardware-id <id|none>', 'hardware identifier')
+    .option('--firmware <version|none>', 'firmware version')
+    .option('--tag <tag>', 'replace the tags with these (repeat)', collect)
+    .option('--clear-tags', 'remove all tags')
+    .option('--status <status>', 'active or disabled')
+    .action(
+      async (id: string, opts: Record<string, string | string[] | boolean | undefined>, command: Command) =>
+        withClient(command, async (ctx) => {
+          const org = await resolveOrg(ctx);
+          const patch = defined({
+            brandId: nullable(opts.brand as string | undefined),
+            hardwareId: nullable(opts.hardwareId as string | undefined),
+            firmwareVersion: nullable(opts.firmware as string | undefined),
+            tags: opts.clearTags ? [] : (opts.tag as string[] | undefined),
+            status: opts.status,
+          });
+          const device = await ctx.client.request<Device>(
+            'PATCH',
+            `/v1/orgs/${enc(org)}/devices/${enc(id)}`,
+            patch,
+          );
+          emit(ctx, device, () => printRecord({ ...device }));
+        }),
+    );
+
+  devices
+    .command('delete <deviceId>')
+    .description('decommission a device (soft delete)')
+    .action(async (id: string, _opts: unknown, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const device = await ctx.client.request<Device>('DELETE', `/v1/orgs/${enc(org)}/devices/${enc(id)}`);
+        emit(ctx, device, () =>
+          process.stdout.write(`decommissioned device ${id} (serial ${device.serial})\n`),
+        );
+      }),
+    );
+}

@@ -1,0 +1,53 @@
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { adminCommands } from './admin.js';
+import { auditCommands } from './audit.js';
+import { brandCommands } from './brands.js';
+import { withClient } from './context.js';
+import { deviceCommands } from './devices.js';
+import { migrateCommand } from './migrate.js';
+import { orgCommands } from './orgs.js';
+import { emit, printRecord } from './output.js';
+import { productCommands } from './products.js';
+import { serveCommand } from './serve.js';
+
+export function buildProgram(): Command {
+  const program = new Command('brickless')
+    .version(VERSION)
+    .description('brickless: the device backend that outlives its maker')
+    .option('--data-dir <dir>', 'data directory (BRICKLESS_DATA_DIR; default ./data)')
+    .option(
+      '--database <url>',
+      'SQLite file or postgres:// URL (BRICKLESS_DATABASE_URL; default <data-dir>/brickless.db)',
+    )
+    .option('--config <file>', 'JSON config file (BRICKLESS_CONFIG)')
+    .option('--server <url>', 'talk to a running server instead of the data dir (BRICKLESS_SERVER)')
+    .option('--token <token>', 'API token for --server (BRICKLESS_TOKEN)')
+    .option(
+      '--ca <file>',
+      'CA certificate to trust for --server (BRICKLESS_CA; default <data-dir>/tls/ca.crt)',
+    )
+    .option('--org <org>', 'organisation id or slug (BRICKLESS_ORG; default: the token’s or the only one)')
+    .option('--json', 'machine-readable JSON output')
+    .showHelpAfterError('(add --help for usage)');
+
+  serveCommand(program);
+  migrateCommand(program);
+  adminCommands(program);
+  orgCommands(program);
+  brandCommands(program);
+  productCommands(program);
+  deviceCommands(program);
+  auditCommands(program);
+
+  program
+    .command('whoami')
+    .description('show who the CLI acts as')
+    .action(async (_opts: unknown, command: Command) =>
+      withClient(command, async (ctx) => {
+        const me = await ctx.client.request<Record<string, unknown>>('GET', '/v1/whoami');
+        emit(ctx, me, () => printRecord(me));
+      }),
+    );
+  return program;
+}

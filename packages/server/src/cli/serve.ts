@@ -1,0 +1,101 @@
+import type { AddressInfo } from 'node:net';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { bootstrapFirstAdmin } from '../access/bootstrap.js';
+import { createApp } from '../app.js';
+import { ensureTls } from '../tls/certs.js';
+import { VERSION } from '../version.js';
+import { configFrom, globalOptions } from './context.js';
+
+interface ServeFlags {
+  httpPort?: string;
+  httpHost?: string;
+  mqttPort?: string;
+  tls?: boolean;
+}
+
+/** Starts the server; resolves when it has stopped after SIGTERM or SIGINT. */
+async function serve(flags: ServeFlags, command: Command): Promise<void> {
+  const options = globalOptions(command);
+  const config = configFrom(options, {
+    'http.port': flags.httpPort,
+    'http.host': flags.httpHost,
+    'mqtt.port': flags.mqttPort,
+    'http.tls': flags.tls === false ? false : undefined,
+  });
+  const logger = pino({ level: config.log.level, base: { service: 'brickless' } });
+  const tls = config.http.tls
+    ? await ensureTls({
+        dataDir: config.dataDir,
+        certFile: config.tls.certFile,
+        keyFile: config.tls.keyFile,
+        hostnames: config.tls.hostnames,
+      })
+    : null;
+  const app = await createApp({
+    database: config.database,
+    logger,
+    bodyLimit: config.http.bodyLimit,
+    https: tls ? { key: tls.key, cert: tls.cert } : null,
+  });
+  const firstToken = await bootstrapFirstAdmin(app.services);
+  await app.http.listen({ host: config.http.host, port: config.http.port });
+  const { port } = app.http.server.address() as AddressInfo;
+  const scheme = tls ? 'https' : 'http';
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+  const base = config.http.publicUrl ?? `${scheme}://${host}:${port}`;
+  const lines = [
+    `brickless ${VERSION} is running (database: ${app.services.store.dialect} ${app.services.store.location})`,
+    `  API:      ${base}/v1`,
+    `  OpenAPI:  ${base}/openapi.json`,
+    `  Health:   ${base}/healthz  ${base}/readyz`,
+    `  Metrics:  ${base}/metrics`,
+  ];
+  if (tls?.caFile) lines.push(`  TLS CA:   ${tls.caFile}  (clients and devices trust this certificate)`);
+  if (!tls) lines.push('  TLS is OFF (http.tls=false): put a TLS-terminating proxy in front of this server');
+  if (firstToken) {
+    lines.push(
+      '',
+      'First start: this is the platform admin token. It is shown this once and stored only as a hash:',
+      `  ${firstToken}`,
+      'Use it as "Authorization: Bearer <token>", or with the CLI: --server URL --token <token>.',
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping: finishing requests in flight');
+      // A hung shutdown must not keep the process forever.
+      const force = setTimeout(() => process.exit(1), 15_000);
+      force.unref();
+      app
+        .close()
+        .then(() => {
+          logger.info('stopped');
+          resolve();
+        })
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'error while stopping');
+          process.exitCode = 1;
+          resolve();
+        });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+export function serveCommand(program: Command): void {
+  program
+    .command('serve', { isDefault: true })
+    .description('run the server: HTTP API, console, device gateway, embedded database')
+    .option('--http-port <port>', 'HTTP(S) port (BRICKLESS_HTTP_PORT; default 8443)')
+    .option('--http-host <host>', 'address to listen on (BRICKLESS_HTTP_HOST; default 0.0.0.0)')
+    .option('--mqtt-port <port>', 'MQTT/TLS port of the device gateway (BRICKLESS_MQTT_PORT; default 8883)')
+    .option('--no-tls', 'plain HTTP, for use behind a TLS-terminating proxy (BRICKLESS_HTTP_TLS=false)')
+    .action(serve);
+}

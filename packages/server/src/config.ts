@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { type Static, Type } from 'typebox';
+import { DomainError } from './errors.js';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+/** The one typed configuration. Every key, its default and its variable are in docs/operations.md. */
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ minLength: 1 }),
+    database: Type.String({ minLength: 1, description: 'SQLite file path or postgres:// URL' }),
+    http: Type.Object(
+      {
+        host: Type.String({ minLength: 1 }),
+        port: Port,
+        tls: Type.Boolean(),
+        bodyLimit: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
+        publicUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+      },
+      { additionalProperties: false },
+    ),
+    tls: Type.Object(
+      {
+        certFile: Type.Optional(Type.String({ minLength: 1 })),
+        keyFile: Type.Optional(Type.String({ minLength: 1 })),
+        hostnames: Type.Array(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false },
+    ),
+    mqtt: Type.Object({ port: Port }, { additionalProperties: false }),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Config = Static<typeof ConfigSchema>;
+
+type Layer = { [key: string]: unknown };
+
+/** Environment variables and the config key each sets. */
+export const envKeys: Record<string, string> = {
+  BRICKLESS_DATA_DIR: 'dataDir',
+  BRICKLESS_DATABASE_URL: 'database',
+  BRICKLESS_HTTP_HOST: 'http.host',
+  BRICKLESS_HTTP_PORT: 'http.port',
+  BRICKLESS_HTTP_TLS: 'http.tls',
+  BRICKLESS_HTTP_BODY_LIMIT: 'http.bodyLimit',
+  BRICKLESS_PUBLIC_URL: 'http.publicUrl',
+  BRICKLESS_TLS_CERT_FILE: 'tls.certFile',
+  BRICKLESS_TLS_KEY_FILE: 'tls.keyFile',
+  BRICKLESS_TLS_HOSTNAMES: 'tls.hostnames',
+  BRICKLESS_MQTT_PORT: 'mqtt.port',
+  BRICKLESS_LOG_LEVEL: 'log.level',
+};
+
+const numericKeys = new Set(['http.port', 'http.bodyLimit', 'mqtt.port']);
+const booleanKeys = new Set(['http.tls']);
+const listKeys = new Set(['tls.hostnames']);
+
+function set(target: Layer, dotted: string, value: unknown): void {
+  const parts = dotted.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    node[part] = typeof node[part] === 'object' && node[part] !== null ? node[part] : {};
+    node = node[part] as Layer;
+  }
+  node[parts.at(-1) as string] = value;
+}
+
+/** Text from an environment variable or flag, turned into the key's type; bad text stays text so validation names it. */
+function parseText(key: string, text: string): unknown {
+  if (numericKeys.has(key)) return /^\d+$/.test(text) ? Number(text) : text;
+  if (booleanKeys.has(key))
+    return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : text;
+  if (listKeys.has(key))
+    return text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  return text;
+}
+
+function merge(base: Layer, over: Layer): Layer {
+  const out: Layer = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object'
+        ? merge(current as Layer, value as Layer)
+        : value;
+  }
+  return out;
+}
+
+export interface ConfigSources {
+  /** Values from CLI flags, keyed by dotted config key. */
+  flags?: Record<string, string | number | boolean | undefined>;
+  env?: NodeJS.ProcessEnv;
+  /** A JSON config file (`--config`, `BRICKLESS_CONFIG`). */
+  file?: string | undefined;
+}
+
+const validate = new Ajv2020({ allErrors: false, strict: false }).compile(ConfigSchema);
+
+/**
+ * Loads the configuration: defaults, then the file, then BRICKLESS_* variables, then flags.
+ * Validated once; a bad value stops the start with one line naming the key and where it came from.
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const origin = new Map<string, string>();
+  let layer: Layer = {};
+
+  const fileName = sources.file ?? env.BRICKLESS_CONFIG;
+  if (fileName) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(fileName, 'utf8'));
+    } catch (error) {
+      throw new DomainError('validation-failed', `config file ${fileName}: ${(error as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new DomainError('validation-failed', `config file ${fileName}: must be a JSON object`);
+    }
+    layer = merge(layer, parsed as Layer);
+  }
+  for (const [variable, key] of Object.entries(envKeys)) {
+    const text = env[variable];
+    if (text === undefined || text === '') continue;
+    set(layer, key, parseText(key, text));
+    origin.set(key, variable);
+  }
+  for (const [key, value] of Object.entries(sources.flags ?? {})) {
+    if (value === undefined) continue;
+    set(layer, key, typeof value === 'string' ? parseText(key, value) : value);
+    origin.set(key, `--${key.replace(/\./g, '-').replace(/([A-Z])/g, (c) => `-${c.toLowerCase()}`)}`);
+  }
+
+  const dataDir = resolve(String((layer.dataDir as string | undefined) ?? './data'));
+  const defaults: Layer = {
+    dataDir,
+    database: join(dataDir, 'brickless.db'),
+    http: { host: '0.0.0.0', port: 8443, tls: true, bodyLimit: 1024 * 1024 },
+    tls: { hostnames: [] },
+    mqtt: { port: 8883 },
+    log: { level: 'info' },
+  };
+  const config = merge(defaults, { ...layer, dataDir });
+  if (!validate(config)) {
+    const error = validate.errors?.[0];
+    const path = (error?.instancePath ?? '').slice(1).replace(/\//g, '.');
+    const key =
+      error?.keyword === 'additionalProperties'
+        ? [path, String(error.params.additionalProperty)].filter(Boolean).join('.')
+        : path;
+    const from = origin.get(key) ?? (fileName ? `config file ${fileName}` : 'defaults');
+    const why =
+      error?.keyword === 'additionalProperties'
+        ? 'is not a known setting'
+        : (error?.message ?? 'is not valid');
+    throw new DomainError('validation-failed', `config: ${key || '(root)'} ${why} (from ${from})`);
+  }
+  return config as unknown as Config;
+}

@@ -1,0 +1,197 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { authorizeOrg } from '../http/auth.js';
+import {
+  Id,
+  IsoDateTime,
+  Nullable,
+  PageOf,
+  PageQuery,
+  problemResponses,
+  Serial,
+  Tag,
+} from '../http/schemas.js';
+import type { Services } from '../services.js';
+import {
+  type CreateDevice,
+  claimStates,
+  type DeviceFilter,
+  type DeviceStatus,
+  deviceStatuses,
+  type UpdateDevice,
+} from './devices.js';
+
+const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
+export const DeviceSchema = Type.Object(
+  {
+    id: Type.String(),
+    orgId: Type.String(),
+    productId: Type.String(),
+    brandId: Nullable(Type.String()),
+    serial: Type.String(),
+    hardwareId: Nullable(Type.String()),
+    firmwareVersion: Nullable(Type.String()),
+    tags: Type.Array(Type.String()),
+    status: literals(deviceStatuses),
+    claimState: literals(claimStates),
+    createdAt: IsoDateTime,
+    updatedAt: IsoDateTime,
+    lastSeenAt: Nullable(IsoDateTime),
+    deletedAt: Nullable(IsoDateTime),
+  },
+  { $id: 'Device' },
+);
+
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max, pattern: '^[\\x21-\\x7e]+$' });
+const Tags = Type.Array(Tag, { maxItems: 32 });
+const Params = Type.Object({ org: Type.String({ maxLength: 100 }), deviceId: Id('dev') });
+const OrgParams = Type.Object({ org: Type.String({ maxLength: 100 }) });
+
+interface ListQuery {
+  limit?: number;
+  cursor?: string;
+  productId?: string;
+  brandId?: string;
+  status?: DeviceStatus;
+  firmwareVersion?: string;
+  serial?: string;
+  q?: string;
+  tag?: string[];
+  includeDeleted?: boolean;
+}
+
+export function deviceRoutes(
+  app: FastifyInstance,
+  { orgs, devices }: Pick<Services, 'orgs' | 'devices'>,
+): void {
+  const tags = ['devices'];
+
+  app.post<{ Params: { org: string }; Body: CreateDevice }>(
+    '/v1/orgs/:org/devices',
+    {
+      schema: {
+        tags,
+        summary: 'Register a device',
+        params: OrgParams,
+        body: Type.Object(
+          {
+            productId: Id('prd'),
+            brandId: Type.Optional(Nullable(Id('brd'))),
+            serial: Serial,
+            hardwareId: Type.Optional(Nullable(Text(128))),
+            firmwareVersion: Type.Optional(Nullable(Text(64))),
+            tags: Type.Optional(Tags),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Ref('Device'), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const device = await devices.create(principal.actor, orgId, request.body);
+      return reply.status(201).header('location', `/v1/orgs/${orgId}/devices/${device.id}`).send(device);
+    },
+  );
+
+  app.get<{ Params: { org: string }; Querystring: ListQuery }>(
+    '/v1/orgs/:org/devices',
+    {
+      schema: {
+        tags,
+        summary: 'List and search devices',
+        params: OrgParams,
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            productId: Type.Optional(Id('prd')),
+            brandId: Type.Optional(Id('brd')),
+            status: Type.Optional(literals(deviceStatuses)),
+            firmwareVersion: Type.Optional(Text(64)),
+            serial: Type.Optional(Serial),
+            q: Type.Optional(Type.String({ ...Serial, description: 'serial number prefix' })),
+            tag: Type.Optional(
+              Type.Array(Tag, { maxItems: 10, description: 'devices carrying all these tags' }),
+            ),
+            includeDeleted: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: PageOf(Type.Ref('Device')), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { limit = 50, cursor, q, tag, ...rest } = request.query;
+      const filter: DeviceFilter = { ...rest };
+      if (q) filter.serialPrefix = q;
+      if (tag) filter.tags = tag;
+      return devices.list(orgId, { limit, cursor }, filter);
+    },
+  );
+
+  app.get<{ Params: { org: string; deviceId: string }; Querystring: { includeDeleted?: boolean } }>(
+    '/v1/orgs/:org/devices/:deviceId',
+    {
+      schema: {
+        tags,
+        summary: 'Get a device',
+        params: Params,
+        querystring: Type.Object(
+          { includeDeleted: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Ref('Device'), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      return devices.get(orgId, request.params.deviceId, {
+        includeDeleted: request.query.includeDeleted ?? false,
+      });
+    },
+  );
+
+  app.patch<{ Params: { org: string; deviceId: string }; Body: UpdateDevice }>(
+    '/v1/orgs/:org/devices/:deviceId',
+    {
+      schema: {
+        tags,
+        summary: 'Update a device',
+        params: Params,
+        body: Type.Object(
+          {
+            brandId: Type.Optional(Nullable(Id('brd'))),
+            hardwareId: Type.Optional(Nullable(Text(128))),
+            firmwareVersion: Type.Optional(Nullable(Text(64))),
+            tags: Type.Optional(Tags),
+            status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Ref('Device'), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      return devices.update(principal.actor, orgId, request.params.deviceId, request.body);
+    },
+  );
+
+  app.delete<{ Params: { org: string; deviceId: string } }>(
+    '/v1/orgs/:org/devices/:deviceId',
+    {
+      schema: {
+        tags,
+        summary: 'Decommission a device (soft delete: its record and history stay)',
+        params: Params,
+        response: { 200: Type.Ref('Device'), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      return devices.delete(principal.actor, orgId, request.params.deviceId);
+    },
+  );
+}

@@ -1,0 +1,110 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { authorizeOrg, principalOf, requirePermission } from '../http/auth.js';
+import { IsoDateTime, Name, PageOf, PageQuery, problemResponses, Slug } from '../http/schemas.js';
+import type { Services } from '../services.js';
+
+export const OrganizationSchema = Type.Object(
+  {
+    id: Type.String(),
+    slug: Type.String(),
+    name: Type.String(),
+    createdAt: IsoDateTime,
+    updatedAt: IsoDateTime,
+  },
+  { $id: 'Organization' },
+);
+const OrgParams = Type.Object({
+  org: Type.String({ maxLength: 100, description: 'organisation id or slug' }),
+});
+
+export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services, 'orgs'>): void {
+  const tags = ['organisations'];
+
+  app.post<{ Body: { slug: string; name: string } }>(
+    '/v1/orgs',
+    {
+      schema: {
+        tags,
+        summary: 'Create an organisation (platform admin)',
+        body: Type.Object({ slug: Slug, name: Name }, { additionalProperties: false }),
+        response: { 201: Type.Ref('Organization'), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const principal = requirePermission(request, 'orgs:manage');
+      const org = await orgs.create(principal.actor, request.body);
+      return reply.status(201).header('location', `/v1/orgs/${org.id}`).send(org);
+    },
+  );
+
+  app.get<{ Querystring: { limit?: number; cursor?: string } }>(
+    '/v1/orgs',
+    {
+      schema: {
+        tags,
+        summary: 'List organisations (a platform admin sees all, anyone else their own)',
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: PageOf(Type.Ref('Organization')), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      if (principal.orgId !== null) {
+        const own = await orgs.get(principal.orgId);
+        return { items: [own], nextCursor: null };
+      }
+      return orgs.list({ limit: request.query.limit ?? 50, cursor: request.query.cursor });
+    },
+  );
+
+  app.get<{ Params: { org: string } }>(
+    '/v1/orgs/:org',
+    {
+      schema: {
+        tags,
+        summary: 'Get an organisation',
+        params: OrgParams,
+        response: { 200: Type.Ref('Organization'), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      return orgs.get(orgId);
+    },
+  );
+
+  app.patch<{ Params: { org: string }; Body: { name?: string } }>(
+    '/v1/orgs/:org',
+    {
+      schema: {
+        tags,
+        summary: 'Rename an organisation (platform admin)',
+        params: OrgParams,
+        body: Type.Object({ name: Type.Optional(Name) }, { additionalProperties: false }),
+        response: { 200: Type.Ref('Organization'), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'orgs:manage');
+      return orgs.update(principal.actor, orgId, request.body);
+    },
+  );
+
+  app.delete<{ Params: { org: string } }>(
+    '/v1/orgs/:org',
+    {
+      schema: {
+        tags,
+        summary: 'Delete an empty organisation (platform admin)',
+        params: OrgParams,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'orgs:manage');
+      await orgs.delete(principal.actor, orgId);
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,160 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { authorizeOrg } from '../http/auth.js';
+import {
+  Id,
+  IsoDate,
+  IsoDateTime,
+  Name,
+  Nullable,
+  PageOf,
+  PageQuery,
+  problemResponses,
+  Warning,
+} from '../http/schemas.js';
+import type { Services } from '../services.js';
+import type { CreateProduct, ProductWithWarnings, UpdateProduct } from './products.js';
+
+export const ProductSchema = Type.Object(
+  {
+    id: Type.String(),
+    orgId: Type.String(),
+    modelNumber: Type.String(),
+    name: Type.String(),
+    hardwareRevision: Type.String(),
+    placedOnMarket: Nullable(Type.String()),
+    supportEnds: Type.String(),
+    brandIds: Type.Array(Type.String()),
+    capabilities: Type.Ref('CapabilityModel'),
+    createdAt: IsoDateTime,
+    updatedAt: IsoDateTime,
+    warnings: Type.Array(Warning, { description: 'e.g. a support period under five years (CRA Art. 13(8))' }),
+  },
+  { $id: 'Product' },
+);
+
+const ProductFields = {
+  modelNumber: Type.String({ ...Name, maxLength: 100 }),
+  name: Name,
+  hardwareRevision: Type.String({ ...Name, maxLength: 100 }),
+  placedOnMarket: Type.Optional(Nullable(IsoDate)),
+  supportEnds: IsoDate,
+  brandIds: Type.Optional(Type.Array(Id('brd'), { maxItems: 1000 })),
+  capabilities: Type.Optional(Type.Ref('CapabilityModel')),
+};
+const Params = Type.Object({ org: Type.String({ maxLength: 100 }), productId: Id('prd') });
+const OrgParams = Type.Object({ org: Type.String({ maxLength: 100 }) });
+
+const withWarnings = ({ product, warnings }: ProductWithWarnings) => ({ ...product, warnings });
+
+export function productRoutes(
+  app: FastifyInstance,
+  { orgs, products }: Pick<Services, 'orgs' | 'products'>,
+): void {
+  const tags = ['products'];
+
+  app.post<{ Params: { org: string }; Body: CreateProduct }>(
+    '/v1/orgs/:org/products',
+    {
+      schema: {
+        tags,
+        summary: 'Create a product with its support period and capability model',
+        params: OrgParams,
+        body: Type.Object(ProductFields, { additionalProperties: false }),
+        response: { 201: Type.Ref('Product'), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const created = await products.create(principal.actor, orgId, request.body);
+      return reply
+        .status(201)
+        .header('location', `/v1/orgs/${orgId}/products/${created.product.id}`)
+        .send(withWarnings(created));
+    },
+  );
+
+  app.get<{
+    Params: { org: string };
+    Querystring: { limit?: number; cursor?: string; modelNumber?: string; brandId?: string };
+  }>(
+    '/v1/orgs/:org/products',
+    {
+      schema: {
+        tags,
+        summary: 'List products',
+        params: OrgParams,
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            modelNumber: Type.Optional(Type.String({ maxLength: 100 })),
+            brandId: Type.Optional(Id('brd')),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: PageOf(Type.Ref('Product')), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { limit = 50, cursor, ...filter } = request.query;
+      const page = await products.list(orgId, { limit, cursor }, filter);
+      return {
+        ...page,
+        items: page.items.map((product) => ({ ...product, warnings: products.warnings(product) })),
+      };
+    },
+  );
+
+  app.get<{ Params: { org: string; productId: string } }>(
+    '/v1/orgs/:org/products/:productId',
+    {
+      schema: {
+        tags,
+        summary: 'Get a product',
+        params: Params,
+        response: { 200: Type.Ref('Product'), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      return withWarnings(await products.getWithWarnings(orgId, request.params.productId));
+    },
+  );
+
+  app.patch<{ Params: { org: string; productId: string }; Body: UpdateProduct }>(
+    '/v1/orgs/:org/products/:productId',
+    {
+      schema: {
+        tags,
+        summary: 'Update a product',
+        params: Params,
+        body: Type.Partial(Type.Object(ProductFields), { additionalProperties: false }),
+        response: { 200: Type.Ref('Product'), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      return withWarnings(
+        await products.update(principal.actor, orgId, request.params.productId, request.body),
+      );
+    },
+  );
+
+  app.delete<{ Params: { org: string; productId: string } }>(
+    '/v1/orgs/:org/products/:productId',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a product that has no devices',
+        params: Params,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      await products.delete(principal.actor, orgId, request.params.productId);
+      return reply.status(204).send();
+    },
+  );
+}

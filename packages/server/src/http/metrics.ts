@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics for one app instance. A registry per app (not prom-client's global one) so
+ * that several apps in one process, as in tests, do not collide. Labels carry route patterns,
+ * never ids or organisation names: metrics are readable without a token and must not leak tenants.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'brickless_http_requests_total',
+    help: 'HTTP requests by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'brickless_http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'brickless_auth_failures_total',
+    help: 'Requests refused for a missing, unknown, revoked or expired credential (ETSI EN 303 645 5.10)',
+    labelNames: ['surface'] as const,
+    registers: [this.registry],
+  });
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'brickless_' });
+  }
+
+  instrument(app: FastifyInstance): void {
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      this.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+      this.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import type { TokenService } from './access/tokens.js';
+import type { AuditLog } from './audit/service.js';
+import type { Clock } from './clock.js';
+import type { BrandService } from './fleet/brands.js';
+import type { DeviceService } from './fleet/devices.js';
+import type { OrganizationService } from './fleet/organizations.js';
+import type { ProductService } from './fleet/products.js';
+import type { Metrics } from './http/metrics.js';
+import type { Store } from './store/db.js';
+
+/** Everything the composition root builds; routes and commands ask for the part they use. */
+export interface Services {
+  store: Store;
+  clock: Clock;
+  audit: AuditLog;
+  tokens: TokenService;
+  orgs: OrganizationService;
+  brands: BrandService;
+  products: ProductService;
+  devices: DeviceService;
+  metrics: Metrics;
+}

@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001-fleet.js';
+
+/**
+ * Every migration this build knows, in order. Static imports (not a folder scan) so the
+ * compiled build and tsx see the same set.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-fleet': m0001,
+};
