@@ -26,6 +26,8 @@ export interface AppOptions {
   migrate?: boolean;
   /** For the in-process CLI: requests carrying the app's nonce act as this principal. */
   localPrincipal?: Principal;
+  /** Compile route schemas on first use: faster start for one-shot CLI commands. */
+  lazySchemas?: boolean;
 }
 
 export interface App {
@@ -69,6 +71,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const localNonce = options.localPrincipal ? randomBytes(32).toString('hex') : null;
   const http = await buildHttp(services, {
     logger: options.logger ?? false,
+    lazySchemas: options.lazySchemas ?? false,
     version: VERSION,
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.https ? { https: options.https } : {}),

@@ -109,7 +109,11 @@ export interface ConfigSources {
   file?: string | undefined;
 }
 
-const validate = new Ajv2020({ allErrors: false, strict: false }).compile(ConfigSchema);
+let validator: ReturnType<Ajv2020['compile']> | undefined;
+const validate = (config: unknown) => {
+  validator ??= new Ajv2020({ allErrors: false, strict: false }).compile(ConfigSchema);
+  return validator(config);
+};
 
 /**
  * Loads the configuration: defaults, then the file, then BRICKLESS_* variables, then flags.
@@ -156,7 +160,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   };
   const config = merge(defaults, { ...layer, dataDir });
   if (!validate(config)) {
-    const error = validate.errors?.[0];
+    const error = validator?.errors?.[0];
     const path = (error?.instancePath ?? '').slice(1).replace(/\//g, '.');
     const key =
       error?.keyword === 'additionalProperties'

@@ -58,6 +58,7 @@ export async function directClient(config: Config): Promise<ApiClient> {
   const app = await createApp({
     database: config.database,
     bodyLimit: config.http.bodyLimit,
+    lazySchemas: true,
     localPrincipal: {
       actor: `cli:${user}@${hostname()}`,
       role: 'platform-admin',

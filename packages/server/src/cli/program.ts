@@ -9,7 +9,7 @@ import { migrateCommand } from './migrate.js';
 import { orgCommands } from './orgs.js';
 import { emit, printRecord } from './output.js';
 import { productCommands } from './products.js';
-import { serveCommand } from './serve.js';
+import type { ServeFlags } from './serve.js';
 
 export function buildProgram(): Command {
   const program = new Command('brickless')
@@ -31,7 +31,17 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable JSON output')
     .showHelpAfterError('(add --help for usage)');
 
-  serveCommand(program);
+  program
+    .command('serve', { isDefault: true })
+    .description('run the server: HTTP API, console, device gateway, embedded database')
+    .option('--http-port <port>', 'HTTP(S) port (BRICKLESS_HTTP_PORT; default 8443)')
+    .option('--http-host <host>', 'address to listen on (BRICKLESS_HTTP_HOST; default 0.0.0.0)')
+    .option('--mqtt-port <port>', 'MQTT/TLS port of the device gateway (BRICKLESS_MQTT_PORT; default 8883)')
+    .option('--no-tls', 'plain HTTP, for use behind a TLS-terminating proxy (BRICKLESS_HTTP_TLS=false)')
+    // Loaded on demand: the server's TLS and logging stack is not needed by one-shot commands.
+    .action(async (flags: ServeFlags, command: Command) =>
+      (await import('./serve.js')).serve(flags, command),
+    );
   migrateCommand(program);
   adminCommands(program);
   orgCommands(program);

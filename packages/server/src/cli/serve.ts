@@ -7,7 +7,7 @@ import { ensureTls } from '../tls/certs.js';
 import { VERSION } from '../version.js';
 import { configFrom, globalOptions } from './context.js';
 
-interface ServeFlags {
+export interface ServeFlags {
   httpPort?: string;
   httpHost?: string;
   mqttPort?: string;
@@ -15,7 +15,7 @@ interface ServeFlags {
 }
 
 /** Starts the server; resolves when it has stopped after SIGTERM or SIGINT. */
-async function serve(flags: ServeFlags, command: Command): Promise<void> {
+export async function serve(flags: ServeFlags, command: Command): Promise<void> {
   const options = globalOptions(command);
   const config = configFrom(options, {
     'http.port': flags.httpPort,
@@ -87,15 +87,4 @@ async function serve(flags: ServeFlags, command: Command): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-}
-
-export function serveCommand(program: Command): void {
-  program
-    .command('serve', { isDefault: true })
-    .description('run the server: HTTP API, console, device gateway, embedded database')
-    .option('--http-port <port>', 'HTTP(S) port (BRICKLESS_HTTP_PORT; default 8443)')
-    .option('--http-host <host>', 'address to listen on (BRICKLESS_HTTP_HOST; default 0.0.0.0)')
-    .option('--mqtt-port <port>', 'MQTT/TLS port of the device gateway (BRICKLESS_MQTT_PORT; default 8883)')
-    .option('--no-tls', 'plain HTTP, for use behind a TLS-terminating proxy (BRICKLESS_HTTP_TLS=false)')
-    .action(serve);
 }

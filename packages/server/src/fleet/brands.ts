@@ -40,7 +40,13 @@ export class BrandService {
 
   async create(actor: string, orgId: string, input: CreateBrand): Promise<Brand> {
     const now = this.#clock.now().toISOString();
-    const brand: Brand = { id: newId('brd'), orgId, ...input, createdAt: now, updatedAt: now };
+    const brand: Brand = {
+      id: newId('brd', this.#clock.now()),
+      orgId,
+      ...input,
+      createdAt: now,
+      updatedAt: now,
+    };
     try {
       await inTransaction(this.#db, async (trx) => {
         await trx.insertInto('brands').values(toRow(brand)).execute();

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { testDialects } from '../store/test-helper.js';
+import { plugCapabilities, type TestApp, testApp } from '../test-support/app.js';
+
+/**
+ * Walks every route of the OpenAPI document with organisation A's admin token against
+ * organisation B's objects, and proves A can neither read nor change them.
+ */
+for (const dialect of testDialects) {
+  describe(`tenant isolation over every route (${dialect})`, () => {
+    let t: TestApp;
+    let a: { id: string; slug: string; token: string };
+    let b: { id: string; slug: string; token: string };
+    const bIds: Record<string, string> = {};
+    const aIds: Record<string, string> = {};
+
+    const seed = async (org: { slug: string; token: string }, ids: Record<string, string>) => {
+      const brand = await t.call('POST', `/v1/orgs/${org.slug}/brands`, {
+        token: org.token,
+        body: { name: `${org.slug} brand`, responsibleParty: 'P', securityContact: 'mailto:s@x.example' },
+      });
+      const product = await t.call('POST', `/v1/orgs/${org.slug}/products`, {
+        token: org.token,
+        body: {
+          modelNumber: 'M1',
+          name: 'P',
+          hardwareRevision: 'A',
+          supportEnds: '2035-01-01',
+          brandIds: [brand.body.id],
+          capabilities: plugCapabilities,
+        },
+      });
+      const device = await t.call('POST', `/v1/orgs/${org.slug}/devices`, {
+        token: org.token,
+        body: { productId: product.body.id, serial: 'S1' },
+      });
+      const token = await t.call('POST', `/v1/orgs/${org.slug}/tokens`, {
+        token: org.token,
+        body: { name: 'x', role: 'auditor' },
+      });
+      ids.brandId = brand.body.id;
+      ids.productId = product.body.id;
+      ids.deviceId = device.body.id;
+      ids.tokenId = token.body.record.id;
+    };
+
+    /** A body that would succeed if isolation failed; every route with a body must have one here. */
+    const bodies = (ids: Record<string, string>): Record<string, unknown> => ({
+      'POST /v1/orgs': { slug: 'intruder', name: 'Intruder' },
+      'PATCH /v1/orgs/{org}': { name: 'renamed by A' },
+      'POST /v1/orgs/{org}/brands': {
+        name: 'planted',
+        responsibleParty: 'A',
+        securityContact: 'mailto:a@a.example',
+      },
+      'PATCH /v1/orgs/{org}/brands/{brandId}': { name: 'changed by A' },
+      'POST /v1/orgs/{org}/products': {
+        modelNumber: 'X',
+        name: 'X',
+        hardwareRevision: 'X',
+        supportEnds: '2035-01-01',
+      },
+      'PATCH /v1/orgs/{org}/products/{productId}': { name: 'changed by A' },
+      'POST /v1/orgs/{org}/devices': { productId: ids.productId, serial: 'PLANTED' },
+      'PATCH /v1/orgs/{org}/devices/{deviceId}': { firmwareVersion: '6.6.6' },
+      'POST /v1/orgs/{org}/tokens': { name: 'backdoor', role: 'admin' },
+      'POST /v1/platform/tokens': { name: 'backdoor', role: 'platform-admin' },
+    });
+
+    const snapshotB = async () => {
+      const parts = await Promise.all(
+        ['', '/brands', '/products', '/devices?includeDeleted=true', '/tokens', '/audit/verify'].map(
+          async (p) => (await t.call('GET', `/v1/orgs/${b.slug}${p}`)).raw,
+        ),
+      );
+      return parts.join('\n').replace(/"lastUsedAt":"[^"]*"/g, '');
+    };
+
+    before(async () => {
+      t = await testApp(dialect);
+      a = await t.org('org-a');
+      b = await t.org('org-b');
+      await seed(a, aIds);
+      await seed(b, bIds);
+    });
+    after(async () => {
+      await t.close();
+    });
+
+    it("organisation A's admin can neither read nor change organisation B through any route", async () => {
+      const spec = (await t.call('GET', '/openapi.json', { token: null })).body;
+      const before = await snapshotB();
+      const checked: string[] = [];
+      for (const [path, operations] of Object.entries(
+        spec.paths as Record<string, Record<string, unknown>>,
+      )) {
+        if (!path.startsWith('/v1/')) continue;
+        for (const method of Object.keys(operations)) {
+          const key = `${method.toUpperCase()} ${path}`;
+          const hasBody = ['POST', 'PATCH', 'PUT'].includes(method.toUpperCase());
+          const body = bodies(bIds)[key];
+          if (hasBody) assert.ok(body !== undefined, `add a sample body for ${key} to this test`);
+
+          for (const orgRef of [b.slug, b.id]) {
+            const url = path.replace('{org}', orgRef).replace(/\{(\w+)\}/g, (_m, name: string) => {
+              assert.ok(bIds[name], `no object of B for path parameter ${name} in ${key}`);
+              return bIds[name] as string;
+            });
+            const res = await t.call(method.toUpperCase() as 'GET', url, {
+              token: a.token,
+              ...(hasBody ? { body } : {}),
+            });
+            if (path.includes('{org}')) {
+              assert.equal(res.status, 404, `${key} as ${url}: expected 404, got ${res.status} ${res.raw}`);
+            } else if (path.startsWith('/v1/platform') || key === 'POST /v1/orgs') {
+              assert.equal(res.status, 403, `${key}: expected 403, got ${res.status}`);
+            } else {
+              assert.equal(res.status, 200, `${key}: ${res.raw}`);
+              assert.doesNotMatch(res.raw, new RegExp(`${b.id}|org-b`), `${key} leaks organisation B`);
+            }
+          }
+          // A's own organisation in the path, B's object ids: still nothing of B.
+          if (path.includes('{org}') && /\{(brandId|productId|deviceId|tokenId)\}/.test(path)) {
+            const url = path
+              .replace('{org}', a.slug)
+              .replace(/\{(\w+)\}/g, (_m, name: string) => bIds[name] as string);
+            const res = await t.call(method.toUpperCase() as 'GET', url, {
+              token: a.token,
+              ...(hasBody ? { body } : {}),
+            });
+            assert.equal(res.status, 404, `${key} with B's id inside A: got ${res.status} ${res.raw}`);
+          }
+          checked.push(key);
+        }
+      }
+      // B's product referenced from A's organisation is refused as a reference, not followed.
+      const crossRef = await t.call('POST', `/v1/orgs/${a.slug}/devices`, {
+        token: a.token,
+        body: { productId: bIds.productId, serial: 'X' },
+      });
+      assert.equal(crossRef.status, 400);
+      const crossBrand = await t.call('POST', `/v1/orgs/${a.slug}/products`, {
+        token: a.token,
+        body: {
+          modelNumber: 'Y',
+          name: 'Y',
+          hardwareRevision: 'Y',
+          supportEnds: '2035-01-01',
+          brandIds: [bIds.brandId],
+        },
+      });
+      assert.equal(crossBrand.status, 400);
+
+      assert.ok(checked.length >= 25, `walked ${checked.length} operations`);
+      assert.equal(await snapshotB(), before, "organisation B's data is unchanged");
+    });
+
+    it("a list only ever shows the caller's own organisation", async () => {
+      const orgs = await t.call('GET', '/v1/orgs', { token: a.token });
+      assert.deepEqual(
+        orgs.body.items.map((o: { slug: string }) => o.slug),
+        ['org-a'],
+      );
+      const devices = await t.call('GET', `/v1/orgs/${a.slug}/devices`, { token: a.token });
+      assert.deepEqual(
+        devices.body.items.map((d: { id: string }) => d.id),
+        [aIds.deviceId],
+      );
+    });
+  });
+}

@@ -1,0 +1,106 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { type App, createApp } from '../app.js';
+import { ManualClock } from '../clock.js';
+import type { Dialect } from '../store/db.js';
+import { freshDatabase, type TestDatabase } from '../store/test-helper.js';
+
+export interface TestApp {
+  app: App;
+  database: TestDatabase;
+  clock: ManualClock;
+  /** A platform-admin token. */
+  rootToken: string;
+  call(
+    method: InjectOptions['method'],
+    url: string,
+    options?: { token?: string | null; body?: unknown },
+  ): Promise<Response>;
+  /** Creates an organisation and a token of the role in it. */
+  org(slug: string, role?: string): Promise<{ id: string; slug: string; token: string }>;
+  close(): Promise<void>;
+}
+
+export interface Response {
+  status: number;
+  body: any;
+  headers: LightMyRequestResponse['headers'];
+  raw: string;
+}
+
+/** The real app on a fresh database of the dialect, driven over in-process HTTP (Fastify inject). */
+export async function testApp(
+  dialect: Dialect,
+  options: { clock?: ManualClock; bodyLimit?: number } = {},
+): Promise<TestApp> {
+  const database = await freshDatabase(dialect);
+  const clock = options.clock ?? new ManualClock('2026-03-01T12:00:00.000Z');
+  const app = await createApp({
+    database: database.url,
+    clock,
+    ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+  });
+  const { token: rootToken } = await app.services.tokens.create('test', {
+    orgId: null,
+    role: 'platform-admin',
+    name: 'root',
+  });
+
+  const call: TestApp['call'] = async (method, url, opts = {}) => {
+    const token = opts.token === undefined ? rootToken : opts.token;
+    const response = await app.http.inject({
+      method,
+      url,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(opts.body !== undefined
+        ? { payload: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) }
+        : {}),
+    });
+    let body: unknown = null;
+    try {
+      body = response.body ? JSON.parse(response.body) : null;
+    } catch {
+      body = response.body;
+    }
+    return { status: response.statusCode, body, headers: response.headers, raw: response.body };
+  };
+
+  return {
+    app,
+    database,
+    clock,
+    rootToken,
+    call,
+    async org(slug, role = 'admin') {
+      const created = await call('POST', '/v1/orgs', { body: { slug, name: `Org ${slug}` } });
+      if (created.status !== 201) throw new Error(`org create failed: ${created.raw}`);
+      const token = await call('POST', `/v1/orgs/${slug}/tokens`, {
+        body: { name: `${role} of ${slug}`, role },
+      });
+      if (token.status !== 201) throw new Error(`token create failed: ${token.raw}`);
+      return { id: created.body.id, slug, token: token.body.token };
+    },
+    async close() {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
+
+/** A capability model exercising every section. */
+export const plugCapabilities = {
+  telemetry: {
+    power: { schema: { type: 'number', minimum: 0 }, unit: 'W' },
+    relayOn: { schema: { type: 'boolean' } },
+  },
+  state: {
+    on: { schema: { type: 'boolean' }, writable: true },
+    firmware: { schema: { type: 'string' }, writable: false },
+  },
+  commands: {
+    reboot: { description: 'restart the device' },
+    blink: { params: { type: 'object', properties: { times: { type: 'integer' } } } },
+  },
+};

@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { freshDatabase, type TestDatabase, testDialects } from '../packages/server/src/store/test-helper.js';
+import { assertBuilt, brickless, bricklessJson } from './support/cli.js';
+
+/** The whole fleet registry through the `brickless` command, as a user types it, on each dialect. */
+for (const dialect of testDialects) {
+  describe(`brickless CLI on the data dir (${dialect})`, () => {
+    let db: TestDatabase;
+    let base: string[];
+    const ids: any = {};
+
+    before(async () => {
+      assertBuilt();
+      db = await freshDatabase(dialect);
+      base = ['--data-dir', db.dataDir, '--database', db.url];
+    });
+    after(async () => {
+      await db.drop();
+    });
+
+    it('migrate reports the schema', async () => {
+      const report = await bricklessJson([...base, 'migrate']);
+      assert.equal(report.dialect, dialect);
+      assert.deepEqual(report.applied, ['0001-fleet']);
+      const again = await brickless([...base, 'migrate']);
+      assert.match(again.stdout, /schema up to date \(0001-fleet\)/);
+    });
+
+    it('creates an organisation, a brand, a product and devices', async () => {
+      ids.org = (
+        await bricklessJson([...base, 'orgs', 'create', '--slug', 'acme', '--name', 'Acme GmbH'])
+      ).id;
+      ids.brand = (
+        await bricklessJson([
+          ...base,
+          'brands',
+          'create',
+          '--name',
+          'Acme Home',
+          '--responsible-party',
+          'Acme GmbH',
+          '--security-contact',
+          'mailto:psirt@acme.example',
+        ])
+      ).id;
+      const capabilities = join(db.dataDir, 'plug.json');
+      writeFileSync(
+        capabilities,
+        JSON.stringify({ telemetry: { power: { schema: { type: 'number' }, unit: 'W' } } }),
+      );
+      const product = await bricklessJson([
+        ...base,
+        'products',
+        'create',
+        '--model',
+        'PLUG-1',
+        '--name',
+        'Smart plug',
+        '--revision',
+        'A',
+        '--placed-on-market',
+        '2026-01-01',
+        '--support-ends',
+        '2033-01-01',
+        '--brand',
+        ids.brand,
+        '--capabilities',
+        capabilities,
+      ]);
+      ids.product = product.id;
+      assert.deepEqual(Object.keys(product.capabilities.telemetry), ['power']);
+      for (const [serial, tag] of [
+        ['SN-1', 'lab'],
+        ['SN-2', 'field'],
+      ] as const) {
+        const device = await bricklessJson([
+          ...base,
+          'devices',
+          'create',
+          '--product',
+          ids.product,
+          '--serial',
+          serial,
+          '--tag',
+          tag,
+        ]);
+        assert.equal(device.brandId, ids.brand, 'the only brand is taken');
+        ids[serial] = device.id;
+      }
+    });
+
+    it('lists as a readable table and as JSON, with filters', async () => {
+      const table = await brickless([...base, 'devices', 'list']);
+      assert.equal(table.code, 0);
+      assert.match(table.stdout, /│ serial\s+│/);
+      assert.match(table.stdout, /SN-1/);
+      const lab = await bricklessJson([...base, 'devices', 'list', '--tag', 'lab']);
+      assert.deepEqual(
+        lab.items.map((d: { serial: string }) => d.serial),
+        ['SN-1'],
+      );
+    });
+
+    it('warns on stderr about a support period under five years', async () => {
+      const result = await brickless([
+        ...base,
+        'products',
+        'create',
+        '--model',
+        'SHORT',
+        '--name',
+        'Short-lived',
+        '--revision',
+        '1',
+        '--placed-on-market',
+        '2026-01-01',
+        '--support-ends',
+        '2027-01-01',
+      ]);
+      assert.equal(result.code, 0);
+      assert.match(result.stderr, /^warning: support period is 12 months .*CRA Art\. 13\(8\)/m);
+    });
+
+    it('reports errors as one line and a non-zero exit, changing nothing', async () => {
+      const dup = await brickless([
+        ...base,
+        'devices',
+        'create',
+        '--product',
+        ids.product as string,
+        '--serial',
+        'SN-1',
+      ]);
+      assert.equal(dup.code, 1);
+      assert.equal(dup.stderr, 'brickless: a device with serial "SN-1" exists for this product\n');
+      const bad = await brickless([
+        ...base,
+        'products',
+        'create',
+        '--model',
+        'X',
+        '--name',
+        'X',
+        '--revision',
+        '1',
+        '--support-ends',
+        'soon',
+      ]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /^brickless: body \/supportEnds: must match/);
+      assert.equal(bad.stderr.trim().split('\n').length, 1);
+      const missing = await brickless([...base, 'devices', 'get', 'dev_00000000000000000000000000ff']);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /not found/);
+      const usage = await brickless([...base, 'devices', 'create']);
+      assert.notEqual(usage.code, 0);
+      assert.match(usage.stderr, /required option '--product <productId>' not specified/);
+      const list = await bricklessJson([...base, 'devices', 'list']);
+      assert.equal(list.items.length, 2);
+    });
+
+    it('updates and decommissions a device', async () => {
+      const updated = await bricklessJson([
+        ...base,
+        'devices',
+        'update',
+        ids['SN-2'] as string,
+        '--firmware',
+        '1.2.0',
+        '--clear-tags',
+      ]);
+      assert.equal(updated.firmwareVersion, '1.2.0');
+      assert.deepEqual(updated.tags, []);
+      const removed = await brickless([...base, 'devices', 'delete', ids['SN-2'] as string]);
+      assert.match(removed.stdout, /decommissioned device dev_\w+ \(serial SN-2\)/);
+    });
+
+    it('creates tokens that are shown once', async () => {
+      const created = await bricklessJson([
+        ...base,
+        'admin',
+        'token',
+        'create',
+        '--role',
+        'auditor',
+        '--name',
+        'auditor',
+      ]);
+      assert.match(created.token, /^bkl_/);
+      const list = await brickless([...base, 'admin', 'token', 'list']);
+      assert.match(list.stdout, /auditor/);
+      assert.doesNotMatch(list.stdout, /bkl_/);
+    });
+
+    it('verifies the audit trail, and fails when an entry was edited', async () => {
+      const ok = await brickless([...base, 'audit', 'verify']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /audit log verified: every chain intact/);
+      const trail = await bricklessJson([...base, 'audit', 'list']);
+      assert.ok(
+        trail.items.some(
+          (e: { action: string; actor: string }) =>
+            e.action === 'device.create' && e.actor.startsWith('cli:'),
+        ),
+      );
+
+      const tamper = "update audit_entries set actor = 'nobody' where seq = 2 and chain <> '_platform'";
+      if (dialect === 'sqlite') {
+        const raw = new Database(db.url);
+        raw.exec(tamper);
+        raw.close();
+      } else {
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        await client.query(tamper);
+        await client.end();
+      }
+      const broken = await brickless([...base, 'audit', 'verify']);
+      assert.equal(broken.code, 1);
+      assert.match(broken.stdout, /#2: content does not match its hash \(entry edited\)/);
+      assert.match(broken.stdout, /audit log BROKEN/);
+      const json = await brickless([...base, 'audit', 'verify', '--json']);
+      assert.equal(JSON.parse(json.stdout).ok, false);
+    });
+  });
+}
