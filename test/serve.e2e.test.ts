@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freshDatabase, type TestDatabase, testDialects } from '../packages/server/src/store/test-helper.js';
+import { assertBuilt, brickless, bricklessJson, type Server, startServer } from './support/cli.js';
+
+/** HTTPS request trusting only the given CA, as a client of a fresh brickless would. */
+function request(
+  url: string,
+  options: { method?: string; ca: string; token?: string; body?: unknown },
+): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const req = https.request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        ca: options.ca,
+        headers: {
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text && text[0] === '{' ? JSON.parse(text) : text }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+for (const dialect of testDialects) {
+  describe(`brickless serve (${dialect})`, () => {
+    let db: TestDatabase;
+    let server: (Server & { url: string }) | undefined;
+    let token: string;
+    let ca: string;
+
+    before(async () => {
+      assertBuilt();
+      db = await freshDatabase(dialect);
+    });
+    after(async () => {
+      server?.child.kill('SIGKILL');
+      await db.drop();
+    });
+
+    it('starts with TLS on by default, prints its URLs and, the first time only, an admin token', async () => {
+      server = await startServer(['--data-dir', db.dataDir, '--http-port', '0'], {
+        BRICKLESS_DATABASE_URL: db.url,
+      });
+      const out = server.output();
+      assert.match(server.url, /^https:\/\/localhost:\d+$/);
+      assert.match(out, new RegExp(`database: ${dialect}`));
+      assert.match(out, /TLS CA:\s+\S+ca\.crt/);
+      const match = /^\s+(bkl_[A-Za-z0-9_-]{43})$/m.exec(out);
+      assert.ok(match?.[1], `token printed:\n${out}`);
+      token = match[1];
+      ca = readFileSync(join(db.dataDir, 'tls', 'ca.crt'), 'utf8');
+    });
+
+    it('answers over HTTPS to a client that trusts the generated CA', async () => {
+      const ready = await request(`${server?.url}/readyz`, { ca });
+      assert.deepEqual(ready, { status: 200, body: { status: 'ready', database: dialect } });
+      const org = await request(`${server?.url}/v1/orgs`, {
+        ca,
+        token,
+        method: 'POST',
+        body: { slug: 'acme', name: 'Acme' },
+      });
+      assert.equal(org.status, 201);
+      const brand = await request(`${server?.url}/v1/orgs/acme/brands`, {
+        ca,
+        token,
+        method: 'POST',
+        body: { name: 'Acme', responsibleParty: 'Acme GmbH', securityContact: 'mailto:psirt@acme.example' },
+      });
+      assert.equal(brand.status, 201);
+      await assert.rejects(
+        request(`${server?.url}/healthz`, { ca: '' }).then(() => {
+          throw new Error('a client without the CA must not connect');
+        }),
+        /self-signed|unable to verify|certificate/i,
+      );
+    });
+
+    it('is driven by the CLI in remote mode with a token', async () => {
+      const remote = [
+        '--server',
+        server?.url as string,
+        '--token',
+        token,
+        '--ca',
+        join(db.dataDir, 'tls', 'ca.crt'),
+      ];
+      const me = await bricklessJson([...remote, 'whoami']);
+      assert.equal(me.role, 'platform-admin');
+      const product = await bricklessJson([
+        ...remote,
+        '--org',
+        'acme',
+        'products',
+        'create',
+        '--model',
+        'R1',
+        '--name',
+        'Remote',
+        '--revision',
+        'A',
+        '--support-ends',
+        '2034-01-01',
+      ]);
+      assert.equal(product.modelNumber, 'R1');
+      const operator = await bricklessJson([
+        ...remote,
+        '--org',
+        'acme',
+        'admin',
+        'token',
+        'create',
+        '--role',
+        'operator',
+      ]);
+      const asOperator = [
+        '--server',
+        server?.url as string,
+        '--token',
+        operator.token,
+        '--ca',
+        join(db.dataDir, 'tls', 'ca.crt'),
+      ];
+      const device = await bricklessJson([
+        ...asOperator,
+        'devices',
+        'create',
+        '--product',
+        product.id,
+        '--serial',
+        'R-1',
+      ]);
+      assert.equal(device.serial, 'R-1', 'an org token acts in its own organisation without --org');
+      const denied = await brickless([...asOperator, 'audit', 'list']);
+      assert.equal(denied.code, 1);
+      assert.match(denied.stderr, /^brickless: role operator may not do this/);
+      const wrong = await brickless([
+        '--server',
+        server?.url as string,
+        '--token',
+        'bkl_wrong',
+        '--ca',
+        join(db.dataDir, 'tls', 'ca.crt'),
+        'whoami',
+      ]);
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /^brickless: a valid API token is required/);
+      const verify = await bricklessJson([...remote, '--org', 'acme', 'audit', 'verify']);
+      assert.equal(verify.ok, true);
+    });
+
+    it('stops cleanly on SIGTERM and does not print a token again on the next start', async () => {
+      server?.child.kill('SIGTERM');
+      assert.equal(await server?.exited, 0);
+      server = await startServer(['--data-dir', db.dataDir, '--http-port', '0'], {
+        BRICKLESS_DATABASE_URL: db.url,
+      });
+      assert.doesNotMatch(server.output(), /bkl_/);
+      const orgs = await request(`${server.url}/v1/orgs`, { ca, token });
+      assert.deepEqual(
+        orgs.body.items.map((o: { slug: string }) => o.slug),
+        ['acme'],
+        'data survived the restart',
+      );
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+      server = undefined;
+    });
+  });
+}
+
+describe('brickless serve refuses to start, with one clear line', () => {
+  it('when PostgreSQL is unreachable', async () => {
+    const result = await brickless([
+      'serve',
+      '--database',
+      'postgres://u:secret@127.0.0.1:1/x',
+      '--http-port',
+      '0',
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^brickless: cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/,
+    );
+    assert.equal(result.stderr.trim().split('\n').length, 1);
+  });
+
+  it('when a setting is invalid, naming the key and where it came from', async () => {
+    const result = await brickless(['serve', '--data-dir', '/tmp/never-used'], {
+      env: { BRICKLESS_HTTP_PORT: 'eighty' },
+    });
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, 'brickless: config: http.port must be integer (from BRICKLESS_HTTP_PORT)\n');
+  });
+
+  it('when the port is taken', async () => {
+    const db = await freshDatabase('sqlite');
+    const first = await startServer([
+      '--data-dir',
+      db.dataDir,
+      '--http-port',
+      '0',
+      '--http-host',
+      '127.0.0.1',
+    ]);
+    const port = new URL(first.url).port;
+    const second = await brickless([
+      'serve',
+      '--data-dir',
+      db.dataDir,
+      '--http-port',
+      port,
+      '--http-host',
+      '127.0.0.1',
+    ]);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    await db.drop();
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /^brickless: .*EADDRINUSE/);
+  });
+});
