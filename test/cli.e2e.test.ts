@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import pg from 'pg';
+import { openSqliteConnection } from '../packages/server/src/store/sqlite-driver.js';
 import { freshDatabase, type TestDatabase, testDialects } from '../packages/server/src/store/test-helper.js';
 import { assertBuilt, brickless, bricklessJson } from './support/cli.js';
 
@@ -211,9 +211,9 @@ for (const dialect of testDialects) {
 
       const tamper = "update audit_entries set actor = 'nobody' where seq = 2 and chain <> '_platform'";
       if (dialect === 'sqlite') {
-        const raw = new Database(db.url);
+        const raw = openSqliteConnection(db.url);
         raw.exec(tamper);
-        raw.close();
+        raw.database.close();
       } else {
         const client = new pg.Client({ connectionString: db.url });
         await client.connect();

@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The built CLI: end-to-end tests run what a user runs (`npm test` builds first). */
-export const cliPath = join(root, 'packages', 'server', 'dist', 'main.js');
+export const cliPath = join(root, 'packages', 'server', 'bin', 'brickless.js');
 
 export function assertBuilt(): void {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build (npm test does)`);
+  if (!existsSync(join(root, 'packages', 'server', 'dist', 'main.js')))
+    throw new Error('packages/server/dist is missing: run npm run build (npm test does)');
 }
 
 export interface CliResult {

@@ -38,14 +38,20 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     bodyLimit: config.http.bodyLimit,
     https: tls ? { key: tls.key, cert: tls.cert } : null,
   });
+  try {
+    await app.http.listen({ host: config.http.host, port: config.http.port });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  // After listen: a start that fails (port taken) must not use up the one-time token unseen.
   const firstToken = await bootstrapFirstAdmin(app.services);
-  await app.http.listen({ host: config.http.host, port: config.http.port });
   const { port } = app.http.server.address() as AddressInfo;
   const scheme = tls ? 'https' : 'http';
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   const base = config.http.publicUrl ?? `${scheme}://${host}:${port}`;
   const lines = [
-    `brickless ${VERSION} is running (database: ${app.services.store.dialect} ${app.services.store.location})`,
+    `brickless ${VERSION} is running (database: ${app.services.store.dialect} via ${app.services.store.driver}, ${app.services.store.location})`,
     `  API:      ${base}/v1`,
     `  OpenAPI:  ${base}/openapi.json`,
     `  Health:   ${base}/healthz  ${base}/readyz`,

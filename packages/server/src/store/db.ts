@@ -1,16 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { DomainError } from '../errors.js';
 import type { Database } from './schema.js';
+import { openSqliteConnection, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** The engine under Kysely: `pg`, or the SQLite driver in use. */
+  driver: SqliteDriverName | 'pg';
   /** Where the data lives, without credentials: a file path or `postgres://host:port/db`. */
   location: string;
   close(): Promise<void>;
@@ -42,9 +44,9 @@ export async function openStore(database: string): Promise<Store> {
 
 function openSqlite(file: string): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  let connection: SqliteDatabase.Database;
+  let connection: SqliteConnection;
   try {
-    connection = new SqliteDatabase(file);
+    connection = openSqliteConnection(file);
   } catch (error) {
     throw new DomainError(
       'database-unreachable',
@@ -53,14 +55,14 @@ function openSqlite(file: string): Store {
   }
   // WAL lets readers (a CLI next to a running server) proceed during writes; NORMAL is durable
   // across process crashes in WAL mode and only risks the last commits on power loss.
-  connection.pragma('journal_mode = WAL');
-  connection.pragma('synchronous = NORMAL');
-  connection.pragma('foreign_keys = ON');
-  connection.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }) });
+  connection.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+  );
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection.database }) });
   return {
     db,
     dialect: 'sqlite',
+    driver: connection.driver,
     location: file,
     close: () => db.destroy(),
   };
@@ -80,19 +82,32 @@ async function openPostgres(url: string): Promise<Store> {
       `cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message || String(error)}`,
     );
   }
-  return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() };
+  return { db, dialect: 'postgres', driver: 'pg', location: redactUrl(url), close: () => db.destroy() };
 }
 
 /** True when the error is a unique-constraint violation, on either dialect. */
+// SQLite extended result codes, as node:sqlite reports them in `errcode`.
+const SQLITE_CONSTRAINT_UNIQUE = 2067;
+const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
+const SQLITE_CONSTRAINT_FOREIGNKEY = 787;
+
 export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  const { code, errcode } = (error ?? {}) as { code?: unknown; errcode?: unknown };
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    errcode === SQLITE_CONSTRAINT_UNIQUE ||
+    errcode === SQLITE_CONSTRAINT_PRIMARYKEY
+  );
 }
 
 /** True when the error is a foreign-key violation, on either dialect. */
 export function isForeignKeyViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+  const { code, errcode } = (error ?? {}) as { code?: unknown; errcode?: unknown };
+  return (
+    code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || errcode === SQLITE_CONSTRAINT_FOREIGNKEY
+  );
 }
 
 export async function ping(db: Kysely<Database>): Promise<void> {
