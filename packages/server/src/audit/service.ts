@@ -17,19 +17,8 @@ export interface AuditInput {
   details: Record<string, unknown>;
 }
 
-export interface AuditEntry {
-  chain: string;
-  seq: number;
-  id: string;
-  at: string;
-  actor: string;
-  action: string;
-  targetType: string;
-  targetId: string;
-  details: unknown;
-  prevHash: string;
-  hash: string;
-}
+/** An entry as stored: the chained fields and the hash over them. */
+export type AuditEntry = ChainedFields & { hash: string };
 
 export interface ChainProblem {
   seq: number;

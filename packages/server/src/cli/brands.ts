@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Brand } from '../fleet/brands.js';
 import type { Page } from '../store/pagination.js';
 import { enc, query, resolveOrg, withClient } from './context.js';
-import { emit, printRecord, printTable } from './output.js';
+import { emit, emitPage, printRecord } from './output.js';
 
 const columns: [string, (b: Brand) => unknown][] = [
   ['id', (b) => b.id],
@@ -42,10 +42,7 @@ export function brandCommands(program: Command): void {
           'GET',
           `/v1/orgs/${enc(org)}/brands${query(opts)}`,
         );
-        emit(ctx, page, () => {
-          printTable(page.items, columns);
-          if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
-        });
+        emitPage(ctx, page, columns);
       }),
     );
 

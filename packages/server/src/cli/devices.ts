@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Device } from '../fleet/devices.js';
 import type { Page } from '../store/pagination.js';
 import { collect, enc, query, resolveOrg, withClient } from './context.js';
-import { emit, printRecord, printTable } from './output.js';
+import { emit, emitPage, printRecord } from './output.js';
 
 const columns: [string, (d: Device) => unknown][] = [
   ['id', (d) => d.id],
@@ -92,10 +92,7 @@ export function deviceCommands(program: Command): void {
           cursor: opts.cursor as string | undefined,
         });
         const page = await ctx.client.request<Page<Device>>('GET', `/v1/orgs/${enc(org)}/devices${q}`);
-        emit(ctx, page, () => {
-          printTable(page.items, columns);
-          if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
-        });
+        emitPage(ctx, page, columns);
       }),
     );
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Organization } from '../fleet/organizations.js';
 import type { Page } from '../store/pagination.js';
 import { enc, query, withClient } from './context.js';
-import { emit, printRecord, printTable } from './output.js';
+import { emit, emitPage, printRecord } from './output.js';
 
 const columns: [string, (o: Organization) => unknown][] = [
   ['id', (o) => o.id],
@@ -40,10 +40,7 @@ export function orgCommands(program: Command): void {
           'GET',
           `/v1/orgs${query({ limit: opts.limit, cursor: opts.cursor })}`,
         );
-        emit(ctx, page, () => {
-          printTable(page.items, columns);
-          if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
-        });
+        emitPage(ctx, page, columns);
       }),
     );
 

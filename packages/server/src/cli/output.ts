@@ -43,3 +43,15 @@ export function emit(options: OutputOptions, value: unknown, human: () => void):
   if (options.json) printJson(value);
   else human();
 }
+
+/** A page of a list: a table and how to get the next page, or the JSON as the API returned it. */
+export function emitPage<T>(
+  options: OutputOptions,
+  page: { items: T[]; nextCursor: string | null },
+  columns: [heading: string, pick: (row: T) => unknown][],
+): void {
+  emit(options, page, () => {
+    printTable(page.items, columns);
+    if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
+  });
+}

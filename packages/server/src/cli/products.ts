@@ -5,7 +5,7 @@ import type { Product } from '../fleet/products.js';
 import type { Warning } from '../fleet/support-period.js';
 import type { Page } from '../store/pagination.js';
 import { collect, enc, query, resolveOrg, withClient } from './context.js';
-import { emit, printRecord, printTable, printWarnings } from './output.js';
+import { emit, emitPage, printRecord, printWarnings } from './output.js';
 
 type ProductOut = Product & { warnings: Warning[] };
 
@@ -126,10 +126,7 @@ export function productCommands(program: Command): void {
             cursor: opts.cursor,
           });
           const page = await ctx.client.request<Page<ProductOut>>('GET', `/v1/orgs/${enc(org)}/products${q}`);
-          emit(ctx, page, () => {
-            printTable(page.items, columns);
-            if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
-          });
+          emitPage(ctx, page, columns);
         }),
     );
 
