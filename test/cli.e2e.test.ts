@@ -26,9 +26,9 @@ for (const dialect of testDialects) {
     it('migrate reports the schema', async () => {
       const report = await bricklessJson([...base, 'migrate']);
       assert.equal(report.dialect, dialect);
-      assert.deepEqual(report.applied, ['0001-fleet']);
+      assert.deepEqual(report.applied, ['0001-fleet', '0002-connectivity']);
       const again = await brickless([...base, 'migrate']);
-      assert.match(again.stdout, /schema up to date \(0001-fleet\)/);
+      assert.match(again.stdout, /schema up to date \(0002-connectivity\)/);
     });
 
     it('creates an organisation, a brand, a product and devices', async () => {
@@ -178,6 +178,20 @@ for (const dialect of testDialects) {
       assert.deepEqual(updated.tags, []);
       const removed = await brickless([...base, 'devices', 'delete', ids['SN-2'] as string]);
       assert.match(removed.stdout, /decommissioned device dev_\w+ \(serial SN-2\)/);
+    });
+
+    it('issues and revokes a device secret and reads telemetry back', async () => {
+      const issued = await bricklessJson([...base, 'devices', 'secret', ids['SN-1']]);
+      assert.match(issued.secret, /^bds_[A-Za-z0-9_-]{43}$/);
+      const human = await brickless([...base, 'devices', 'secret', ids['SN-1']]);
+      assert.match(human.stdout, /secret \(shown once/);
+      const none = await bricklessJson([...base, 'devices', 'telemetry', ids['SN-1'], '--field', 'power']);
+      assert.deepEqual(none.points, []);
+      const badField = await brickless([...base, 'devices', 'telemetry', ids['SN-1'], '--field', 'colour']);
+      assert.equal(badField.code, 1);
+      assert.match(badField.stderr, /not a telemetry field/);
+      const revoked = await bricklessJson([...base, 'devices', 'revoke', ids['SN-1']]);
+      assert.deepEqual(revoked, { revoked: 1 });
     });
 
     it('creates tokens that are shown once', async () => {

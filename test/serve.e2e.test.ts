@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -44,6 +45,7 @@ for (const dialect of testDialects) {
     let server: (Server & { url: string }) | undefined;
     let token: string;
     let ca: string;
+    let deviceId = '';
 
     before(async () => {
       assertBuilt();
@@ -118,6 +120,8 @@ for (const dialect of testDialects) {
         'A',
         '--support-ends',
         '2034-01-01',
+        '--capabilities',
+        '{"telemetry":{"reading":{"schema":{"type":"number"}}}}',
       ]);
       assert.equal(product.modelNumber, 'R1');
       const operator = await bricklessJson([
@@ -164,6 +168,72 @@ for (const dialect of testDialects) {
       assert.match(wrong.stderr, /^brickless: a valid API token is required/);
       const verify = await bricklessJson([...remote, '--org', 'acme', 'audit', 'verify']);
       assert.equal(verify.ok, true);
+      deviceId = device.id;
+    });
+
+    it('takes a device on its MQTT/TLS port with its own secret, and stores what it sends', async () => {
+      const mqttPort = /MQTT:\s+mqtts:\/\/localhost:(\d+)/.exec(server?.output() ?? '')?.[1];
+      assert.ok(mqttPort, 'the banner names the MQTT port');
+      const issued = await request(`${server?.url}/v1/orgs/acme/devices/${deviceId}/credentials`, {
+        ca,
+        token,
+        method: 'POST',
+        body: {},
+      });
+      assert.equal(issued.status, 201);
+      const payload = JSON.stringify({ readings: [{ values: { reading: 1 } }] });
+      const published = await new Promise<number | null>((resolve) => {
+        const child = spawn('mosquitto_pub', [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          mqttPort,
+          '--cafile',
+          join(db.dataDir, 'tls', 'ca.crt'),
+          '-i',
+          deviceId,
+          '-u',
+          deviceId,
+          '-P',
+          issued.body.secret,
+          '-t',
+          `brickless/v1/${deviceId}/telemetry`,
+          '-q',
+          '1',
+          '-m',
+          payload,
+        ]);
+        child.on('close', resolve);
+      });
+      assert.equal(published, 0, 'connected over TLS and got its PUBACK');
+      const stored = await request(
+        `${server?.url}/v1/orgs/acme/devices/${deviceId}/telemetry?field=reading`,
+        { ca, token },
+      );
+      assert.equal(stored.body.points.length, 1);
+      assert.equal(stored.body.points[0].value, 1);
+      const wrong = await new Promise<number | null>((resolve) => {
+        const child = spawn('mosquitto_pub', [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          mqttPort,
+          '--cafile',
+          join(db.dataDir, 'tls', 'ca.crt'),
+          '-i',
+          deviceId,
+          '-u',
+          deviceId,
+          '-P',
+          'guess',
+          '-t',
+          `brickless/v1/${deviceId}/telemetry`,
+          '-m',
+          payload,
+        ]);
+        child.on('close', resolve);
+      });
+      assert.notEqual(wrong, 0, 'a wrong secret is refused');
     });
 
     it('stops cleanly on SIGTERM and does not print a token again on the next start', async () => {

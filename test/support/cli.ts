@@ -66,7 +66,12 @@ export async function startServer(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<Server & { url: string }> {
-  const child = spawn(process.execPath, [cliPath, 'serve', ...args], {
+  // Ephemeral ports unless a test names its own: never rely on 8443 or 8883 being free.
+  const ports = [
+    ...(args.includes('--http-port') ? [] : ['--http-port', '0']),
+    ...(args.includes('--mqtt-port') ? [] : ['--mqtt-port', '0']),
+  ];
+  const child = spawn(process.execPath, [cliPath, 'serve', ...ports, ...args], {
     env: { ...process.env, BRICKLESS_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

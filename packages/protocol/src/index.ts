@@ -1,8 +1,10 @@
 /**
- * @brickless/protocol: the device contract shared by the server and the device SDK.
- * The topic map, payload schemas and reply shape arrive with the connectivity issue; the
- * capability model, which products are defined by, is part of the contract from the start.
+ * @brickless/protocol: the device contract shared by the server and the device SDK: the protocol
+ * version, the topic map, payload types and schemas, the reply shape and the capability model.
+ * docs/protocol.md is the normative description.
  */
 export const PROTOCOL_VERSION = 1;
 
 export * from './capabilities.js';
+export * from './payloads.js';
+export * from './topics.js';

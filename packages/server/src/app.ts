@@ -8,11 +8,14 @@ import { BrandService } from './fleet/brands.js';
 import { DeviceService } from './fleet/devices.js';
 import { OrganizationService } from './fleet/organizations.js';
 import { ProductService } from './fleet/products.js';
+import { DeviceCredentialService } from './gateway/credentials.js';
+import { MqttGateway } from './gateway/mqtt.js';
 import { Metrics } from './http/metrics.js';
 import { buildHttp } from './http/server.js';
 import type { Services } from './services.js';
 import { openStore, type Store } from './store/db.js';
 import { assertSchemaKnown, type MigrationReport, migrateToLatest } from './store/migrate.js';
+import { TelemetryService } from './telemetry/service.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -33,6 +36,8 @@ export interface AppOptions {
 export interface App {
   services: Services;
   http: FastifyInstance;
+  /** The device gateway, built but not listening: `serve` (or a test) starts it. */
+  gateway: MqttGateway;
   migration: MigrationReport | null;
   /** Present when `localPrincipal` was given: the header value that selects it (in-process only). */
   localNonce: string | null;
@@ -52,6 +57,8 @@ export function createServices(store: Store, clock: Clock): Services {
     brands: new BrandService(deps),
     products: new ProductService(deps),
     devices: new DeviceService(deps),
+    credentials: new DeviceCredentialService(deps),
+    telemetry: new TelemetryService(deps),
     metrics: new Metrics(),
   };
 }
@@ -80,12 +87,22 @@ export async function createApp(options: AppOptions): Promise<App> {
       : {}),
   });
   await http.ready();
+  const gateway = new MqttGateway({
+    db: store.db,
+    clock: services.clock,
+    credentials: services.credentials,
+    telemetry: services.telemetry,
+    metrics: services.metrics,
+    logger: http.log,
+  });
   return {
     services,
     http,
+    gateway,
     migration,
     localNonce,
     close: async () => {
+      await gateway.close();
       await http.close();
       await store.close();
     },

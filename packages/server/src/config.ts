@@ -29,7 +29,15 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    mqtt: Type.Object({ port: Port }, { additionalProperties: false }),
+    mqtt: Type.Object(
+      {
+        host: Type.String({ minLength: 1 }),
+        port: Port,
+        /** Plain MQTT without TLS, for a LAN only; off unless set. */
+        plainPort: Type.Optional(Port),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -57,11 +65,13 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_TLS_CERT_FILE: 'tls.certFile',
   BRICKLESS_TLS_KEY_FILE: 'tls.keyFile',
   BRICKLESS_TLS_HOSTNAMES: 'tls.hostnames',
+  BRICKLESS_MQTT_HOST: 'mqtt.host',
   BRICKLESS_MQTT_PORT: 'mqtt.port',
+  BRICKLESS_MQTT_PLAIN_PORT: 'mqtt.plainPort',
   BRICKLESS_LOG_LEVEL: 'log.level',
 };
 
-const numericKeys = new Set(['http.port', 'http.bodyLimit', 'mqtt.port']);
+const numericKeys = new Set(['http.port', 'http.bodyLimit', 'mqtt.port', 'mqtt.plainPort']);
 const booleanKeys = new Set(['http.tls']);
 const listKeys = new Set(['tls.hostnames']);
 
@@ -155,7 +165,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     database: join(dataDir, 'brickless.db'),
     http: { host: '0.0.0.0', port: 8443, tls: true, bodyLimit: 1024 * 1024 },
     tls: { hostnames: [] },
-    mqtt: { port: 8883 },
+    mqtt: { host: '0.0.0.0', port: 8883 },
     log: { level: 'info' },
   };
   const config = merge(defaults, { ...layer, dataDir });

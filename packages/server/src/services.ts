@@ -5,8 +5,10 @@ import type { BrandService } from './fleet/brands.js';
 import type { DeviceService } from './fleet/devices.js';
 import type { OrganizationService } from './fleet/organizations.js';
 import type { ProductService } from './fleet/products.js';
+import type { DeviceCredentialService } from './gateway/credentials.js';
 import type { Metrics } from './http/metrics.js';
 import type { Store } from './store/db.js';
+import type { TelemetryService } from './telemetry/service.js';
 
 /** Everything the composition root builds; routes and commands ask for the part they use. */
 export interface Services {
@@ -18,5 +20,7 @@ export interface Services {
   brands: BrandService;
   products: ProductService;
   devices: DeviceService;
+  credentials: DeviceCredentialService;
+  telemetry: TelemetryService;
   metrics: Metrics;
 }

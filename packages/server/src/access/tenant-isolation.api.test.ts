@@ -65,8 +65,14 @@ for (const dialect of testDialects) {
       'POST /v1/orgs/{org}/devices': { productId: ids.productId, serial: 'PLANTED' },
       'PATCH /v1/orgs/{org}/devices/{deviceId}': { firmwareVersion: '6.6.6' },
       'POST /v1/orgs/{org}/tokens': { name: 'backdoor', role: 'admin' },
+      'POST /v1/orgs/{org}/devices/{deviceId}/credentials': {},
       'POST /v1/platform/tokens': { name: 'backdoor', role: 'platform-admin' },
     });
+
+    /** Required query parameters, so that the request would succeed if isolation failed. */
+    const queries: Record<string, string> = {
+      'GET /v1/orgs/{org}/devices/{deviceId}/telemetry': '?field=power',
+    };
 
     const snapshotB = async () => {
       const parts = await Promise.all(
@@ -103,10 +109,11 @@ for (const dialect of testDialects) {
           if (hasBody) assert.ok(body !== undefined, `add a sample body for ${key} to this test`);
 
           for (const orgRef of [b.slug, b.id]) {
-            const url = path.replace('{org}', orgRef).replace(/\{(\w+)\}/g, (_m, name: string) => {
-              assert.ok(bIds[name], `no object of B for path parameter ${name} in ${key}`);
-              return bIds[name] as string;
-            });
+            const url =
+              path.replace('{org}', orgRef).replace(/\{(\w+)\}/g, (_m, name: string) => {
+                assert.ok(bIds[name], `no object of B for path parameter ${name} in ${key}`);
+                return bIds[name] as string;
+              }) + (queries[key] ?? '');
             const res = await t.call(method.toUpperCase() as 'GET', url, {
               token: a.token,
               ...(hasBody ? { body } : {}),
@@ -124,7 +131,8 @@ for (const dialect of testDialects) {
           if (path.includes('{org}') && /\{(brandId|productId|deviceId|tokenId)\}/.test(path)) {
             const url = path
               .replace('{org}', a.slug)
-              .replace(/\{(\w+)\}/g, (_m, name: string) => bIds[name] as string);
+              .replace(/\{(\w+)\}/g, (_m, name: string) => bIds[name] as string)
+              .concat(queries[key] ?? '');
             const res = await t.call(method.toUpperCase() as 'GET', url, {
               token: a.token,
               ...(hasBody ? { body } : {}),

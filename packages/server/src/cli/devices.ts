@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Device } from '../fleet/devices.js';
 import type { Page } from '../store/pagination.js';
 import { collect, enc, query, resolveOrg, withClient } from './context.js';
-import { emit, emitPage, printRecord } from './output.js';
+import { emit, emitPage, printRecord, printTable } from './output.js';
 
 const columns: [string, (d: Device) => unknown][] = [
   ['id', (d) => d.id],
@@ -151,5 +151,79 @@ export function deviceCommands(program: Command): void {
           process.stdout.write(`decommissioned device ${id} (serial ${device.serial})\n`),
         );
       }),
+    );
+
+  devices
+    .command('secret <deviceId>')
+    .description(
+      'issue the device a new secret (shown once); the old one stops working and its connection closes',
+    )
+    .action(async (id: string, _opts: unknown, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const issued = await ctx.client.request<{ secret: string; credential: { id: string } }>(
+          'POST',
+          `/v1/orgs/${enc(org)}/devices/${enc(id)}/credentials`,
+          {},
+        );
+        emit(ctx, issued, () => {
+          process.stdout.write(`device ${id}: MQTT client id and user name ${id}\n`);
+          process.stdout.write(`secret (shown once, store it on the device now):\n${issued.secret}\n`);
+        });
+      }),
+    );
+
+  devices
+    .command('revoke <deviceId>')
+    .description('revoke every credential of the device and disconnect it at once')
+    .action(async (id: string, _opts: unknown, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const result = await ctx.client.request<{ revoked: number }>(
+          'DELETE',
+          `/v1/orgs/${enc(org)}/devices/${enc(id)}/credentials`,
+        );
+        emit(ctx, result, () => process.stdout.write(`revoked ${result.revoked} credential(s) of ${id}\n`));
+      }),
+    );
+
+  devices
+    .command('telemetry <deviceId>')
+    .description("read a device's telemetry: one field over a time range, raw or per bucket")
+    .requiredOption('--field <field>', 'telemetry field of the product')
+    .option('--from <time>', 'RFC 3339 start')
+    .option('--to <time>', 'RFC 3339 end')
+    .option('--bucket <duration>', 'aggregate per bucket: 30s, 5m, 1h, 1d')
+    .option('--limit <n>', 'how many points', '1000')
+    .action(
+      async (
+        id: string,
+        opts: { field: string; from?: string; to?: string; bucket?: string; limit: string },
+        command: Command,
+      ) =>
+        withClient(command, async (ctx) => {
+          const org = await resolveOrg(ctx);
+          const result = await ctx.client.request<{ points: Record<string, unknown>[] }>(
+            'GET',
+            `/v1/orgs/${enc(org)}/devices/${enc(id)}/telemetry${query(opts)}`,
+          );
+          emit(ctx, result, () =>
+            printTable(
+              result.points,
+              opts.bucket
+                ? [
+                    ['time', (p) => p.time],
+                    ['min', (p) => p.min],
+                    ['max', (p) => p.max],
+                    ['avg', (p) => p.avg],
+                    ['count', (p) => p.count],
+                  ]
+                : [
+                    ['time', (p) => p.time],
+                    ['value', (p) => p.value],
+                  ],
+            ),
+          );
+        }),
     );
 }

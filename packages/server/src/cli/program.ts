@@ -37,6 +37,10 @@ export function buildProgram(): Command {
     .option('--http-port <port>', 'HTTP(S) port (BRICKLESS_HTTP_PORT; default 8443)')
     .option('--http-host <host>', 'address to listen on (BRICKLESS_HTTP_HOST; default 0.0.0.0)')
     .option('--mqtt-port <port>', 'MQTT/TLS port of the device gateway (BRICKLESS_MQTT_PORT; default 8883)')
+    .option(
+      '--mqtt-plain-port <port>',
+      'also plain MQTT without TLS, for a closed LAN (BRICKLESS_MQTT_PLAIN_PORT; off by default)',
+    )
     .option('--no-tls', 'plain HTTP, for use behind a TLS-terminating proxy (BRICKLESS_HTTP_TLS=false)')
     // Loaded on demand: the server's TLS and logging stack is not needed by one-shot commands.
     .action(async (flags: ServeFlags, command: Command) =>

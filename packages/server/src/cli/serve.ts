@@ -11,6 +11,7 @@ export interface ServeFlags {
   httpPort?: string;
   httpHost?: string;
   mqttPort?: string;
+  mqttPlainPort?: string;
   tls?: boolean;
 }
 
@@ -21,17 +22,18 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     'http.port': flags.httpPort,
     'http.host': flags.httpHost,
     'mqtt.port': flags.mqttPort,
+    'mqtt.plainPort': flags.mqttPlainPort,
     'http.tls': flags.tls === false ? false : undefined,
   });
   const logger = pino({ level: config.log.level, base: { service: 'brickless' } });
-  const tls = config.http.tls
-    ? await ensureTls({
-        dataDir: config.dataDir,
-        certFile: config.tls.certFile,
-        keyFile: config.tls.keyFile,
-        hostnames: config.tls.hostnames,
-      })
-    : null;
+  // The device gateway always speaks TLS; the HTTP API may leave TLS to a proxy in front.
+  const material = await ensureTls({
+    dataDir: config.dataDir,
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    hostnames: config.tls.hostnames,
+  });
+  const tls = config.http.tls ? material : null;
   const app = await createApp({
     database: config.database,
     logger,
@@ -40,6 +42,18 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
   });
   try {
     await app.http.listen({ host: config.http.host, port: config.http.port });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  let mqtt: { tlsPort?: number; plainPort?: number };
+  try {
+    mqtt = await app.gateway.start({
+      tls: { key: material.key, cert: material.cert, port: config.mqtt.port, host: config.mqtt.host },
+      ...(config.mqtt.plainPort !== undefined
+        ? { plain: { port: config.mqtt.plainPort, host: config.mqtt.host } }
+        : {}),
+    });
   } catch (error) {
     await app.close();
     throw error;
@@ -56,8 +70,12 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     `  OpenAPI:  ${base}/openapi.json`,
     `  Health:   ${base}/healthz  ${base}/readyz`,
     `  Metrics:  ${base}/metrics`,
+    `  MQTT:     mqtts://${host}:${mqtt.tlsPort}  (devices: client id = user name = device id, password = device secret)`,
   ];
-  if (tls?.caFile) lines.push(`  TLS CA:   ${tls.caFile}  (clients and devices trust this certificate)`);
+  if (mqtt.plainPort !== undefined)
+    lines.push(`  MQTT:     mqtt://${host}:${mqtt.plainPort}  (plain, no TLS: for a closed LAN only)`);
+  if (material.caFile)
+    lines.push(`  TLS CA:   ${material.caFile}  (clients and devices trust this certificate)`);
   if (!tls) lines.push('  TLS is OFF (http.tls=false): put a TLS-terminating proxy in front of this server');
   if (firstToken) {
     lines.push(

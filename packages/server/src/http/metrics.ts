@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics for one app instance. A registry per app (not prom-client's global one) so
@@ -27,6 +27,29 @@ export class Metrics {
     labelNames: ['surface'] as const,
     registers: [this.registry],
   });
+  readonly securityEvents = new Counter({
+    name: 'brickless_security_events_total',
+    help: 'Refused device actions: failed logins, denied topics, rate limits (ETSI EN 303 645 5.10)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesRefused = new Counter({
+    name: 'brickless_device_messages_refused_total',
+    help: 'Device messages refused with an error reply, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly telemetryReadings = new Counter({
+    name: 'brickless_telemetry_values_stored_total',
+    help: 'Telemetry field values committed to the database',
+    registers: [this.registry],
+  });
+  readonly connectedDevices = new Gauge({
+    name: 'brickless_connected_devices',
+    help: 'Devices connected to this node',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'brickless_' });
   }

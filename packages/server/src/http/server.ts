@@ -9,7 +9,9 @@ import { BrandSchema, brandRoutes } from '../fleet/brands.routes.js';
 import { DeviceSchema, deviceRoutes } from '../fleet/devices.routes.js';
 import { OrganizationSchema, organizationRoutes } from '../fleet/organizations.routes.js';
 import { ProductSchema, productRoutes } from '../fleet/products.routes.js';
+import { credentialRoutes } from '../gateway/routes.js';
 import type { Services } from '../services.js';
+import { telemetryRoutes } from '../telemetry/routes.js';
 import { registerAuthentication } from './auth.js';
 import { healthRoutes } from './health.routes.js';
 import { sendProblem, toProblem } from './problem.js';
@@ -121,6 +123,8 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
     deviceRoutes(api, services);
     tokenRoutes(api, services);
     auditRoutes(api, services);
+    credentialRoutes(api, services);
+    telemetryRoutes(api, services);
   });
 
   app.addHook('onSend', async (_request, reply) => {

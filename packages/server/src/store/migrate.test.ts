@@ -14,9 +14,9 @@ for (const dialect of testDialects) {
       const store = await openStore(database.url);
       try {
         const first = await migrateToLatest(store.db);
-        assert.deepEqual(first.applied, ['0001-fleet']);
+        assert.deepEqual(first.applied, ['0001-fleet', '0002-connectivity']);
         const second = await migrateToLatest(store.db);
-        assert.deepEqual(second, { applied: [], current: '0001-fleet' });
+        assert.deepEqual(second, { applied: [], current: '0002-connectivity' });
         const tables = await store.db.introspection.getTables();
         for (const name of [
           'organizations',

@@ -95,6 +95,26 @@ export interface AuditHeadsTable {
   hash: string;
 }
 
+export interface DeviceCredentialsTable {
+  id: string;
+  org_id: string;
+  device_id: string;
+  kind: string;
+  secret_hash: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface TelemetryTable {
+  org_id: string;
+  device_id: string;
+  field: string;
+  /** Milliseconds since the epoch (bigint: PostgreSQL returns it as text, the store converts). */
+  ts: number | string;
+  num_value: number | null;
+  text_value: string | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   brands: BrandsTable;
@@ -105,6 +125,8 @@ export interface Database {
   api_tokens: ApiTokensTable;
   audit_entries: AuditEntriesTable;
   audit_heads: AuditHeadsTable;
+  device_credentials: DeviceCredentialsTable;
+  telemetry: TelemetryTable;
 }
 
 // Generated is re-exported for tables that later gain serial columns.

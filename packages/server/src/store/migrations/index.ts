@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-fleet.js';
+import * as m0002 from './0002-connectivity.js';
 
 /**
  * Every migration this build knows, in order. Static imports (not a folder scan) so the
@@ -7,4 +8,5 @@ import * as m0001 from './0001-fleet.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001-fleet': m0001,
+  '0002-connectivity': m0002,
 };

@@ -1,0 +1,293 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { type EventEmitter, once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+import { testDialects } from '../store/test-helper.js';
+import { type TestApp, testApp } from '../test-support/app.js';
+import { ensureTls } from '../tls/certs.js';
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** mqtt.js's typed emitter is an EventEmitter at run time; `once` wants the Node type. */
+const next = (client: MqttClient, event: string) => once(client as unknown as EventEmitter, event);
+
+const run = promisify(execFile);
+
+for (const dialect of testDialects) {
+  describe(`MQTT gateway over TLS with per-device secrets (${dialect})`, () => {
+    let t: TestApp;
+    let port: number;
+    let ca: string;
+    let caFile: string;
+    const devices: { id: string; secret: string }[] = [];
+    const clients: MqttClient[] = [];
+
+    const connect = async (clientId: string, username: string, password: string): Promise<MqttClient> => {
+      const client = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
+        ca,
+        clientId,
+        username,
+        password,
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+      });
+      clients.push(client);
+      await Promise.race([
+        next(client, 'connect'),
+        next(client, 'error').then(([error]) => {
+          throw error;
+        }),
+      ]);
+      return client;
+    };
+    const telemetryTopic = (id: string) => `brickless/v1/${id}/telemetry`;
+    const series = async (id: string, query: string) =>
+      (await t.call('GET', `/v1/orgs/acme/devices/${id}/telemetry?${query}`)).body;
+
+    before(async () => {
+      t = await testApp(dialect);
+      await t.org('acme');
+      const product = await t.call('POST', '/v1/orgs/acme/products', {
+        body: {
+          modelNumber: 'PLUG',
+          name: 'Plug',
+          hardwareRevision: 'A',
+          supportEnds: '2035-01-01',
+          capabilities: {
+            telemetry: {
+              power: { schema: { type: 'number', minimum: 0 }, unit: 'W' },
+              relayOn: { schema: { type: 'boolean' } },
+            },
+          },
+        },
+      });
+      for (const serial of ['A', 'B']) {
+        const device = await t.call('POST', '/v1/orgs/acme/devices', {
+          body: { productId: product.body.id, serial },
+        });
+        const issued = await t.call('POST', `/v1/orgs/acme/devices/${device.body.id}/credentials`);
+        assert.equal(issued.status, 201, issued.raw);
+        assert.match(issued.body.secret, /^bds_[A-Za-z0-9_-]{43}$/);
+        devices.push({ id: device.body.id, secret: issued.body.secret });
+      }
+      const tls = await ensureTls({ dataDir: t.database.dataDir, hostnames: [] });
+      ca = (await import('node:fs')).readFileSync(tls.caFile as string, 'utf8');
+      caFile = tls.caFile as string;
+      const started = await t.app.gateway.start({
+        tls: { key: tls.key, cert: tls.cert, port: 0, host: '127.0.0.1' },
+      });
+      port = started.tlsPort as number;
+    });
+    after(async () => {
+      for (const c of clients) c.end(true);
+      await t.close();
+    });
+
+    it('stores telemetry before it acknowledges it (QoS 1 PUBACK after commit)', async () => {
+      const [a] = devices;
+      assert.ok(a);
+      const client = await connect(a.id, a.id, a.secret);
+      await client.publishAsync(
+        telemetryTopic(a.id),
+        JSON.stringify({
+          readings: [
+            { time: '2026-03-01T11:00:00.000Z', values: { power: 10, relayOn: true } },
+            { time: '2026-03-01T11:00:30.000Z', values: { power: 20 } },
+            { time: '2026-03-01T11:01:10.000Z', values: { power: 60 } },
+          ],
+        }),
+        { qos: 1 },
+      );
+      // No waiting: the PUBACK itself says the rows are committed.
+      const raw = await series(a.id, 'field=power');
+      assert.deepEqual(
+        raw.points.map((p: { value: number }) => p.value),
+        [10, 20, 60],
+      );
+      assert.deepEqual((await series(a.id, 'field=relayOn')).points, [
+        { time: '2026-03-01T11:00:00.000Z', value: true },
+      ]);
+      const perMinute = await series(a.id, 'field=power&bucket=1m');
+      assert.deepEqual(perMinute.points, [
+        { time: '2026-03-01T11:00:00.000Z', min: 10, max: 20, avg: 15, count: 2 },
+        { time: '2026-03-01T11:01:00.000Z', min: 60, max: 60, avg: 60, count: 1 },
+      ]);
+      const ranged = await series(
+        a.id,
+        'field=power&from=2026-03-01T11:00:15.000Z&to=2026-03-01T11:00:45.000Z',
+      );
+      assert.equal(ranged.points.length, 1);
+    });
+
+    it('refuses an invalid message with an error reply, keeps the connection and stores nothing of it', async () => {
+      const [a] = devices;
+      assert.ok(a);
+      const client = await connect(a.id, a.id, a.secret);
+      await client.subscribeAsync(`brickless/v1/${a.id}/errors`, { qos: 0 });
+      const before = (await series(a.id, 'field=power')).points.length;
+      const cases: [string, string][] = [
+        ['not json', 'malformed-payload'],
+        [JSON.stringify({ id: 'm1', readings: [{ values: { power: -5 } }] }), 'invalid-value'],
+        [JSON.stringify({ readings: [{ values: { power: 1, colour: 'red' } }] }), 'unknown-field'],
+        [JSON.stringify({ readings: [] }), 'invalid-payload'],
+        [
+          JSON.stringify({ readings: [{ time: '2099-01-01T00:00:00Z', values: { power: 1 } }] }),
+          'invalid-time',
+        ],
+      ];
+      for (const [payload, code] of cases) {
+        const reply = next(client, 'message');
+        await client.publishAsync(telemetryTopic(a.id), payload, { qos: 1 });
+        const [topic, message] = (await reply) as [string, Buffer];
+        assert.equal(topic, `brickless/v1/${a.id}/errors`);
+        const body = JSON.parse(message.toString());
+        assert.equal(body.status, 'error');
+        assert.equal(body.error.code, code, message.toString());
+        if (code === 'invalid-value') assert.equal(body.id, 'm1');
+      }
+      assert.equal(client.connected, true);
+      assert.equal((await series(a.id, 'field=power')).points.length, before);
+      const metrics = await t.app.http.inject({ method: 'GET', url: '/metrics' });
+      assert.match(metrics.body, /brickless_device_messages_refused_total\{reason="invalid-value"\} 1/);
+    });
+
+    it('confines a device to its own topics: a foreign subscription gets 0x80, a foreign publish disconnects', async () => {
+      const [a, b] = devices;
+      assert.ok(a && b);
+      const client = await connect(a.id, a.id, a.secret);
+      // mqtt.js rejects a SUBACK that holds a refusal, carrying the packet on the error.
+      const granted = await client
+        .subscribeAsync([
+          `brickless/v1/${b.id}/commands/request`,
+          `brickless/v1/${a.id}/commands/request`,
+          '#',
+        ])
+        .then(
+          (grants) => grants.map((g) => g.qos),
+          (error: { packet?: { granted?: number[] } }) => error.packet?.granted,
+        );
+      assert.deepEqual(granted, [128, 0, 128]);
+      assert.equal(client.connected, true, 'a refused subscription keeps the connection');
+      const closed = next(client, 'close');
+      client.publish(telemetryTopic(b.id), JSON.stringify({ readings: [{ values: { power: 1 } }] }), {
+        qos: 1,
+      });
+      await closed;
+      assert.equal(
+        (await series(b.id, 'field=power')).points.length,
+        0,
+        "nothing stored under the other device's name",
+      );
+      const metrics = await t.app.http.inject({ method: 'GET', url: '/metrics' });
+      assert.match(metrics.body, /brickless_security_events_total\{event="publish-denied"\} 1/);
+      assert.match(metrics.body, /brickless_security_events_total\{event="subscribe-denied"\} 2/);
+    });
+
+    it('refuses a wrong secret, another device’s secret, and a client id that is not the device id', async () => {
+      const [a, b] = devices;
+      assert.ok(a && b);
+      await assert.rejects(connect(a.id, a.id, `bds_${'x'.repeat(43)}`), /Not authorized/i);
+      await assert.rejects(connect(a.id, a.id, b.secret), /Not authorized/i);
+      await assert.rejects(connect('someone-else', a.id, a.secret), /Not authorized/i);
+      await assert.rejects(connect(a.id, a.id, ''), /Not authorized/i);
+    });
+
+    it('rotation and revocation disconnect the device at once and the old secret stops working', async () => {
+      const [, b] = devices;
+      assert.ok(b);
+      const client = await connect(b.id, b.id, b.secret);
+      const closed = next(client, 'close');
+      const rotated = await t.call('POST', `/v1/orgs/acme/devices/${b.id}/credentials`);
+      await closed;
+      await assert.rejects(connect(b.id, b.id, b.secret), /Not authorized/i);
+      const fresh = await connect(b.id, b.id, rotated.body.secret);
+      const closedAgain = next(fresh, 'close');
+      const revoked = await t.call('DELETE', `/v1/orgs/acme/devices/${b.id}/credentials`);
+      assert.deepEqual(revoked.body, { revoked: 1 });
+      await closedAgain;
+      await assert.rejects(connect(b.id, b.id, rotated.body.secret), /Not authorized/i);
+      const listed = await t.call('GET', `/v1/orgs/acme/devices/${b.id}/credentials`);
+      assert.equal(listed.body.items.length, 2);
+      assert.ok(listed.body.items.every((c: { revokedAt: string | null }) => c.revokedAt));
+      assert.doesNotMatch(listed.raw, /bds_/);
+    });
+
+    it("works with Debian's mosquitto_pub and mosquitto_sub over TLS, ACL included", async () => {
+      const [a, b] = devices;
+      assert.ok(a && b);
+      const as = (d: { id: string; secret: string }) => [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '--cafile',
+        caFile,
+        '-i',
+        d.id,
+        '-u',
+        d.id,
+        '-P',
+        d.secret,
+      ];
+      const payload = JSON.stringify({
+        readings: [{ time: '2026-03-01T11:30:00.000Z', values: { power: 42.5 } }],
+      });
+      await run('mosquitto_pub', [...as(a), '-t', telemetryTopic(a.id), '-q', '1', '-m', payload], {
+        timeout: 10_000,
+      });
+      const stored = await series(
+        a.id,
+        'field=power&from=2026-03-01T11:30:00.000Z&to=2026-03-01T11:30:00.000Z',
+      );
+      assert.deepEqual(stored.points, [{ time: '2026-03-01T11:30:00.000Z', value: 42.5 }]);
+
+      // A server-to-device message reaches mosquitto_sub on the device's own downstream topic.
+      const own = run(
+        'mosquitto_sub',
+        [...as(a), '-t', `brickless/v1/${a.id}/commands/request`, '-q', '1', '-C', '1', '-W', '10'],
+        { timeout: 15_000 },
+      );
+      await waitUntil(() => t.app.gateway.isConnected(a.id));
+      await new Promise((r) => setTimeout(r, 200));
+      t.app.gateway.broker.publish(
+        {
+          cmd: 'publish',
+          topic: `brickless/v1/${a.id}/commands/request`,
+          payload: Buffer.from('{"id":"c1","name":"reboot"}'),
+          qos: 1,
+          retain: false,
+          dup: false,
+        },
+        () => {},
+      );
+      assert.equal((await own).stdout.trim(), '{"id":"c1","name":"reboot"}');
+
+      // Another device's topics: the subscription is denied, the publish is refused and nothing stored.
+      const foreign = await run(
+        'mosquitto_sub',
+        [...as(a), '-t', `brickless/v1/${b.id}/commands/request`, '-C', '1', '-W', '5'],
+        { timeout: 10_000 },
+      ).then(
+        (r) => ({ code: 0, stderr: r.stderr }),
+        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+      );
+      assert.match(foreign.stderr, /denied/i, `mosquitto_sub exited ${foreign.code}`);
+      await run('mosquitto_pub', [...as(a), '-t', telemetryTopic(b.id), '-q', '1', '-m', payload], {
+        timeout: 10_000,
+      }).catch(() => {});
+      assert.equal(
+        (await series(b.id, 'field=power')).points.length,
+        0,
+        "nothing stored under the other device's name",
+      );
+    });
+  });
+}

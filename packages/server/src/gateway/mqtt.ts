@@ -1,0 +1,308 @@
+import { type AddressInfo, createServer as createTcpServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { deviceTopic, isUpstream, parseTopic, type Reply } from '@brickless/protocol';
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Metrics } from '../http/metrics.js';
+import type { Database } from '../store/schema.js';
+import { TelemetryRejected, type TelemetryService } from '../telemetry/service.js';
+import type { DeviceCredentialService, DeviceIdentity } from './credentials.js';
+import { RateLimiter } from './rate-limit.js';
+
+export interface GatewayLimits {
+  /** Largest PUBLISH payload a device may send, in bytes. */
+  maxPayloadBytes: number;
+  /** Messages a second per device, and the burst above it. */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /** Connection attempts a second per source address and per device id (ETSI EN 303 645 5.1-5). */
+  connectsPerSecond: number;
+  connectBurst: number;
+}
+
+export const defaultLimits: GatewayLimits = {
+  maxPayloadBytes: 256 * 1024,
+  messagesPerSecond: 200,
+  messageBurst: 1000,
+  connectsPerSecond: 50,
+  connectBurst: 500,
+};
+
+/** Topic a refused message is moved to: `$` topics match no wildcard subscription (MQTT-4.7.2-1). */
+const REFUSED_TOPIC = '$brickless/refused';
+
+type DeviceClient = Client & { brickless?: DeviceIdentity };
+
+export interface GatewayDeps {
+  db: Kysely<Database>;
+  clock: Clock;
+  credentials: DeviceCredentialService;
+  telemetry: TelemetryService;
+  metrics: Metrics;
+  logger: FastifyBaseLogger;
+}
+
+/**
+ * The device gateway: an in-process MQTT 3.1.1 broker (Aedes) that authenticates every device by
+ * its own credential, confines it to its own topic space, and stores telemetry before it
+ * acknowledges it. docs/protocol.md describes what a device sees.
+ */
+export class MqttGateway {
+  readonly #deps: GatewayDeps;
+  readonly #limits: GatewayLimits;
+  readonly #connectsByAddress: RateLimiter;
+  readonly #connectsByDevice: RateLimiter;
+  readonly #messages: RateLimiter;
+  readonly #servers: Server[] = [];
+  /** Connected devices on this node, by device id. */
+  readonly #connected = new Map<string, Client>();
+  #broker: Aedes | null = null;
+
+  constructor(deps: GatewayDeps, limits: Partial<GatewayLimits> = {}) {
+    this.#deps = deps;
+    this.#limits = { ...defaultLimits, ...limits };
+    const now = () => deps.clock.now().getTime();
+    this.#connectsByAddress = new RateLimiter({
+      rate: this.#limits.connectsPerSecond,
+      burst: this.#limits.connectBurst,
+      now,
+    });
+    this.#connectsByDevice = new RateLimiter({ rate: 1, burst: 10, now });
+    this.#messages = new RateLimiter({
+      rate: this.#limits.messagesPerSecond,
+      burst: this.#limits.messageBurst,
+      now,
+    });
+    deps.credentials.on('revoked', (deviceId) => this.disconnect(deviceId));
+  }
+
+  get broker(): Aedes {
+    if (!this.#broker) throw new Error('gateway not started');
+    return this.#broker;
+  }
+
+  async start(options: {
+    tls?: { key: string; cert: string; port: number; host?: string };
+    plain?: { port: number; host?: string };
+  }): Promise<{ tlsPort?: number; plainPort?: number }> {
+    const broker = await Aedes.createBroker({
+      preConnect: (client, _packet, done) => this.#preConnect(client, done),
+      authenticate: (client, username, password, done) => {
+        this.#authenticate(client as DeviceClient, username, password).then(
+          (ok) =>
+            done(ok ? null : Object.assign(new Error('not authorised'), { returnCode: 5 as const }), ok),
+          (error: unknown) => {
+            this.#deps.logger.error({ err: error }, 'device authentication failed with an error');
+            done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }), false);
+          },
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        this.#authorizePublish(client as DeviceClient | null, packet).then(
+          () => done(null),
+          (error: unknown) => done(error as Error),
+        );
+      },
+      authorizeSubscribe: (client, subscription, done) =>
+        done(null, this.#authorizeSubscribe(client as DeviceClient, subscription)),
+    });
+    broker.on('clientReady', (client) => {
+      this.#connected.set(client.id, client);
+      void this.#presence(client as DeviceClient, true);
+    });
+    broker.on('clientDisconnect', (client) => {
+      if (this.#connected.get(client.id) === client) this.#connected.delete(client.id);
+      void this.#presence(client as DeviceClient, false);
+    });
+    broker.on('clientError', (client, error) =>
+      this.#deps.logger.debug({ device: client.id, err: error }, 'mqtt client error'),
+    );
+    broker.on('connectionError', (_client, error) =>
+      this.#deps.logger.debug({ err: error }, 'mqtt connection error'),
+    );
+    this.#broker = broker;
+
+    const result: { tlsPort?: number; plainPort?: number } = {};
+    if (options.tls) {
+      const server = createTlsServer(
+        { key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' },
+        broker.handle,
+      );
+      result.tlsPort = await this.#listen(server, options.tls.port, options.tls.host);
+    }
+    if (options.plain) {
+      const server = createTcpServer(broker.handle);
+      result.plainPort = await this.#listen(server, options.plain.port, options.plain.host);
+    }
+    return result;
+  }
+
+  #listen(server: Server, port: number, host?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        this.#servers.push(server);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  #preConnect(client: Client, done: (error: Error | null, ok: boolean) => void): void {
+    const address =
+      client.conn && 'remoteAddress' in client.conn ? String(client.conn.remoteAddress) : 'unknown';
+    if (!this.#connectsByAddress.take(address)) {
+      this.#securityEvent('connect-rate-limited', client.id, { address });
+      done(Object.assign(new Error('too many connection attempts'), { returnCode: 3 }), false);
+      return;
+    }
+    done(null, true);
+  }
+
+  async #authenticate(
+    client: DeviceClient,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<boolean> {
+    // The client id must be the device id and the user name (docs/protocol.md, "Connecting").
+    if (!username || client.id !== username || !password) {
+      this.#authFailed(
+        client,
+        'client id, user name and password must all be given, and client id must equal the device id',
+      );
+      return false;
+    }
+    if (!this.#connectsByDevice.take(username)) {
+      this.#securityEvent('connect-rate-limited', username, {});
+      return false;
+    }
+    const identity = await this.#deps.credentials.verifySecret(username, password.toString('utf8'));
+    if (!identity) {
+      this.#authFailed(client, 'unknown device, wrong or revoked credential, or device not active');
+      return false;
+    }
+    client.brickless = identity;
+    return true;
+  }
+
+  #authFailed(client: Client, reason: string): void {
+    this.#deps.metrics.authFailures.inc({ surface: 'mqtt' });
+    this.#securityEvent('auth-failed', client.id, { reason });
+  }
+
+  #securityEvent(event: string, deviceId: string | undefined, details: Record<string, unknown>): void {
+    this.#deps.metrics.securityEvents.inc({ event });
+    this.#deps.logger.warn(
+      { event: `security.${event}`, device: deviceId, ...details },
+      'device security event',
+    );
+  }
+
+  async #authorizePublish(client: DeviceClient | null, packet: PublishPacket): Promise<void> {
+    const identity = client?.brickless;
+    if (!identity) return; // a last will published by the broker after the session ended
+    const parsed = parseTopic(packet.topic);
+    if (!parsed || parsed.deviceId !== identity.deviceId || !isUpstream(parsed.channel)) {
+      this.#securityEvent('publish-denied', identity.deviceId, { topic: packet.topic });
+      // MQTT-3.3.5-2: a server may close the connection on an unauthorised PUBLISH; 3.1.1 has no NACK.
+      throw new Error(`publish to ${packet.topic} not allowed`);
+    }
+    if (!this.#messages.take(identity.deviceId)) {
+      this.#refuse(identity, packet, 'rate-limited', 'too many messages; slow down');
+      return;
+    }
+    if (packet.payload.length > this.#limits.maxPayloadBytes) {
+      this.#refuse(
+        identity,
+        packet,
+        'payload-too-large',
+        `payload over ${this.#limits.maxPayloadBytes} bytes`,
+      );
+      return;
+    }
+    if (parsed.channel === 'telemetry') {
+      try {
+        const stored = await this.#deps.telemetry.ingest(identity, packet.payload as Buffer);
+        this.#deps.metrics.telemetryReadings.inc(stored);
+      } catch (error) {
+        if (error instanceof TelemetryRejected) {
+          this.#refuse(identity, packet, error.code, error.message);
+          return;
+        }
+        throw error; // storage failure: no PUBACK, the device retries (QoS 1)
+      }
+    }
+  }
+
+  /** Refuses a message without dropping the connection: an error reply, a counter, no forwarding. */
+  #refuse(identity: DeviceIdentity, packet: PublishPacket, code: string, message: string): void {
+    this.#deps.metrics.messagesRefused.inc({ reason: code });
+    const payload = parseJson(packet.payload as Buffer);
+    const reply: Reply = {
+      status: 'error',
+      ...(typeof payload?.id === 'string' ? { id: payload.id } : {}),
+      error: { code, message, topic: packet.topic },
+    };
+    packet.topic = REFUSED_TOPIC;
+    this.broker.publish(
+      {
+        cmd: 'publish',
+        topic: deviceTopic(identity.deviceId, 'errors'),
+        payload: Buffer.from(JSON.stringify(reply)),
+        qos: 0,
+        retain: false,
+        dup: false,
+      },
+      () => {},
+    );
+  }
+
+  #authorizeSubscribe(client: DeviceClient, subscription: Subscription): Subscription | null {
+    const identity = client.brickless;
+    const parsed = parseTopic(subscription.topic);
+    if (!identity || !parsed || parsed.deviceId !== identity.deviceId || isUpstream(parsed.channel)) {
+      this.#securityEvent('subscribe-denied', client.id, { topic: subscription.topic });
+      return null; // SUBACK 0x80 for this topic; the connection stays
+    }
+    return subscription;
+  }
+
+  async #presence(client: DeviceClient, online: boolean): Promise<void> {
+    const identity = client.brickless;
+    if (!identity) return;
+    this.#deps.metrics.connectedDevices.inc(online ? 1 : -1);
+    await this.#deps.db
+      .updateTable('devices')
+      .set({ last_seen_at: this.#deps.clock.now().toISOString() })
+      .where('id', '=', identity.deviceId)
+      .execute()
+      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'presence update failed'));
+  }
+
+  /** Closes the device's connection, if it has one (revocation, rotation). */
+  disconnect(deviceId: string): void {
+    this.#connected.get(deviceId)?.close();
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.#connected.has(deviceId);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const client of this.#connected.values()) client.close();
+    await new Promise<void>((resolve) => (this.#broker ? this.#broker.close(() => resolve()) : resolve()));
+    await this.#deps.telemetry.drain();
+  }
+}
+
+function parseJson(payload: Buffer): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'));
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

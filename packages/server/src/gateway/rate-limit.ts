@@ -1,0 +1,36 @@
+/**
+ * Token buckets by key (a source address, a device id): `rate` tokens a second, up to `burst`.
+ * Stale buckets are swept so that a scan from many addresses cannot grow the map without bound.
+ */
+export class RateLimiter {
+  readonly #rate: number;
+  readonly #burst: number;
+  readonly #now: () => number;
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  #lastSweep = 0;
+
+  constructor(options: { rate: number; burst: number; now?: () => number }) {
+    this.#rate = options.rate;
+    this.#burst = options.burst;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Takes one token for the key; false when the key is over its limit. */
+  take(key: string): boolean {
+    const now = this.#now();
+    if (now - this.#lastSweep > 60_000) this.#sweep(now);
+    const bucket = this.#buckets.get(key) ?? { tokens: this.#burst, at: now };
+    bucket.tokens = Math.min(this.#burst, bucket.tokens + ((now - bucket.at) / 1000) * this.#rate);
+    bucket.at = now;
+    this.#buckets.set(key, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  #sweep(now: number): void {
+    this.#lastSweep = now;
+    const full = (this.#burst / this.#rate) * 1000;
+    for (const [key, bucket] of this.#buckets) if (now - bucket.at > full) this.#buckets.delete(key);
+  }
+}

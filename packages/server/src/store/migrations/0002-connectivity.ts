@@ -1,0 +1,42 @@
+import { type Kysely, sql } from 'kysely';
+
+/** Device credentials and telemetry (connectivity issue). */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('device_credentials')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('restrict'))
+    .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('secret_hash', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('revoked_at', 'text')
+    .execute();
+  await db.schema
+    .createIndex('device_credentials_device')
+    .on('device_credentials')
+    .column('device_id')
+    .execute();
+
+  // One row per field value: the shape every later query (series, aggregates, retention) wants.
+  await db.schema
+    .createTable('telemetry')
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('device_id', 'text', (c) => c.notNull())
+    .addColumn('field', 'text', (c) => c.notNull())
+    .addColumn('ts', 'bigint', (c) => c.notNull())
+    .addColumn('num_value', sql`double precision`)
+    .addColumn('text_value', 'text')
+    .execute();
+  await db.schema
+    .createIndex('telemetry_device_field_ts')
+    .on('telemetry')
+    .columns(['device_id', 'field', 'ts'])
+    .execute();
+  await db.schema.createIndex('telemetry_ts').on('telemetry').column('ts').execute();
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('telemetry').execute();
+  await db.schema.dropTable('device_credentials').execute();
+}
