@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -192,6 +192,71 @@ for (const dialect of testDialects) {
       assert.match(badField.stderr, /not a telemetry field/);
       const revoked = await bricklessJson([...base, 'devices', 'revoke', ids['SN-1']]);
       assert.deepEqual(revoked, { revoked: 1 });
+    });
+
+    it('provisions a factory batch with unique secrets into a private JSONL file, atomically per batch', async () => {
+      const out = join(db.dataDir, 'batch.jsonl');
+      const result = await bricklessJson([
+        ...base,
+        'devices',
+        'provision',
+        '--product',
+        ids.product,
+        '--serial-prefix',
+        'F-',
+        '--count',
+        '1500',
+        '--tag',
+        'factory',
+        '--out',
+        out,
+      ]);
+      assert.deepEqual(result, { provisioned: 1500, out });
+      const lines = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.equal(lines.length, 1500);
+      assert.equal(new Set(lines.map((l) => l.secret)).size, 1500, 'every device has its own secret');
+      assert.equal(lines[0].serial, 'F-000001');
+      assert.ok(lines.every((l) => /^bds_/.test(l.secret) && /^dev_/.test(l.deviceId)));
+      assert.equal(statSync(out).mode & 0o777, 0o600);
+      const again = await brickless([
+        ...base,
+        'devices',
+        'provision',
+        '--product',
+        ids.product,
+        '--serial-prefix',
+        'F-',
+        '--count',
+        '2',
+        '--out',
+        out,
+      ]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /exists; pass --force/);
+      const overlap = await brickless([
+        ...base,
+        'devices',
+        'provision',
+        '--product',
+        ids.product,
+        '--serial-prefix',
+        'F-',
+        '--first',
+        '1499',
+        '--count',
+        '5',
+        '--out',
+        `${out}.2`,
+      ]);
+      assert.equal(overlap.code, 1);
+      assert.match(overlap.stderr, /already registered.*nothing was provisioned/);
+      const tagged = await bricklessJson([...base, 'devices', 'list', '--tag', 'factory', '--limit', '500']);
+      assert.equal(tagged.items.length, 500);
+      const f1501 = await bricklessJson([...base, 'devices', 'list', '--serial', 'F-001501']);
+      assert.equal(f1501.items.length, 0, 'the refused batch left nothing behind');
     });
 
     it('creates tokens that are shown once', async () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Principal } from './access/roles.js';
 import { TokenService } from './access/tokens.js';
@@ -8,6 +9,7 @@ import { BrandService } from './fleet/brands.js';
 import { DeviceService } from './fleet/devices.js';
 import { OrganizationService } from './fleet/organizations.js';
 import { ProductService } from './fleet/products.js';
+import { ProvisioningService } from './fleet/provisioning.js';
 import { DeviceCredentialService } from './gateway/credentials.js';
 import { MqttGateway } from './gateway/mqtt.js';
 import { Metrics } from './http/metrics.js';
@@ -29,6 +31,8 @@ export interface AppOptions {
   migrate?: boolean;
   /** For the in-process CLI: requests carrying the app's nonce act as this principal. */
   localPrincipal?: Principal;
+  /** This node's name in presence records (default: the host name). */
+  nodeId?: string;
   /** Compile route schemas on first use: faster start for one-shot CLI commands. */
   lazySchemas?: boolean;
 }
@@ -58,6 +62,7 @@ export function createServices(store: Store, clock: Clock): Services {
     products: new ProductService(deps),
     devices: new DeviceService(deps),
     credentials: new DeviceCredentialService(deps),
+    provisioning: new ProvisioningService(deps),
     telemetry: new TelemetryService(deps),
     metrics: new Metrics(),
   };
@@ -88,6 +93,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   await http.ready();
   const gateway = new MqttGateway({
+    nodeId: options.nodeId ?? hostname(),
     db: store.db,
     clock: services.clock,
     credentials: services.credentials,

@@ -5,6 +5,7 @@ import type { BrandService } from './fleet/brands.js';
 import type { DeviceService } from './fleet/devices.js';
 import type { OrganizationService } from './fleet/organizations.js';
 import type { ProductService } from './fleet/products.js';
+import type { ProvisioningService } from './fleet/provisioning.js';
 import type { DeviceCredentialService } from './gateway/credentials.js';
 import type { Metrics } from './http/metrics.js';
 import type { Store } from './store/db.js';
@@ -21,6 +22,7 @@ export interface Services {
   products: ProductService;
   devices: DeviceService;
   credentials: DeviceCredentialService;
+  provisioning: ProvisioningService;
   telemetry: TelemetryService;
   metrics: Metrics;
 }

@@ -3,6 +3,7 @@ import type { Device } from '../fleet/devices.js';
 import type { Page } from '../store/pagination.js';
 import { collect, enc, query, resolveOrg, withClient } from './context.js';
 import { emit, emitPage, printRecord, printTable } from './output.js';
+import { provisionCommand } from './provision.js';
 
 const columns: [string, (d: Device) => unknown][] = [
   ['id', (d) => d.id],
@@ -11,6 +12,7 @@ const columns: [string, (d: Device) => unknown][] = [
   ['brand', (d) => d.brandId],
   ['firmware', (d) => d.firmwareVersion],
   ['status', (d) => d.status],
+  ['online', (d) => (d.online ? 'yes' : '')],
   ['tags', (d) => d.tags],
   ['last seen', (d) => d.lastSeenAt],
 ];
@@ -23,6 +25,7 @@ const defined = (o: Record<string, unknown>) =>
 
 export function deviceCommands(program: Command): void {
   const devices = program.command('devices').description('devices: units in the field');
+  provisionCommand(devices);
 
   devices
     .command('create')

@@ -39,6 +39,8 @@ export const DeviceSchema = Type.Object(
     updatedAt: IsoDateTime,
     lastSeenAt: Nullable(IsoDateTime),
     deletedAt: Nullable(IsoDateTime),
+    online: Type.Boolean({ description: 'holds a connection to the gateway now' }),
+    connectedNode: Nullable(Type.String({ description: 'the brickless node holding the connection' })),
   },
   { $id: 'Device' },
 );
@@ -54,6 +56,7 @@ interface ListQuery {
   productId?: string;
   brandId?: string;
   status?: DeviceStatus;
+  online?: boolean;
   firmwareVersion?: string;
   serial?: string;
   q?: string;
@@ -108,6 +111,7 @@ export function deviceRoutes(
             productId: Type.Optional(Id('prd')),
             brandId: Type.Optional(Id('brd')),
             status: Type.Optional(literals(deviceStatuses)),
+            online: Type.Optional(Type.Boolean()),
             firmwareVersion: Type.Optional(Text(64)),
             serial: Type.Optional(Serial),
             q: Type.Optional(Type.String({ ...Serial, description: 'serial number prefix' })),

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, notFound } from '../errors.js';
@@ -29,6 +29,9 @@ export interface Device {
   updatedAt: string;
   lastSeenAt: string | null;
   deletedAt: string | null;
+  /** Whether the device holds a connection to the gateway now, and on which node. */
+  online: boolean;
+  connectedNode: string | null;
 }
 
 export interface CreateDevice {
@@ -52,6 +55,7 @@ export interface DeviceFilter {
   productId?: string;
   brandId?: string;
   status?: DeviceStatus;
+  online?: boolean;
   firmwareVersion?: string;
   /** Exact serial number. */
   serial?: string;
@@ -94,6 +98,8 @@ export class DeviceService {
           updatedAt: now.toISOString(),
           lastSeenAt: null,
           deletedAt: null,
+          online: false,
+          connectedNode: null,
         };
         await trx.insertInto('devices').values(toRow(device)).execute();
         await writeTags(trx, device.id, device.tags);
@@ -150,6 +156,7 @@ export class DeviceService {
     if (filter.productId) q = q.where('product_id', '=', filter.productId);
     if (filter.brandId) q = q.where('brand_id', '=', filter.brandId);
     if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.online !== undefined) q = q.where('online', '=', filter.online ? 1 : 0);
     if (filter.firmwareVersion) q = q.where('firmware_version', '=', filter.firmwareVersion);
     if (filter.serial) q = q.where('serial', '=', filter.serial);
     if (filter.serialPrefix) {
@@ -286,7 +293,11 @@ async function writeTags(trx: Executor, deviceId: string, tags: string[]): Promi
     .execute();
 }
 
-function toRow(d: Device): Database['devices'] {
+/**
+ * The columns the fleet registry owns. Presence (online, node, last seen) belongs to the gateway
+ * and is never written here, so an update cannot overwrite a concurrent connect or disconnect.
+ */
+function toRow(d: Device): Omit<Database['devices'], 'online' | 'connected_node' | 'last_seen_at'> {
   return {
     id: d.id,
     org_id: d.orgId,
@@ -299,12 +310,11 @@ function toRow(d: Device): Database['devices'] {
     claim_state: d.claimState,
     created_at: d.createdAt,
     updated_at: d.updatedAt,
-    last_seen_at: d.lastSeenAt,
     deleted_at: d.deletedAt,
   };
 }
 
-function toDevice(row: Database['devices'], tags: string[]): Device {
+function toDevice(row: Selectable<Database['devices']>, tags: string[]): Device {
   return {
     id: row.id,
     orgId: row.org_id,
@@ -320,5 +330,7 @@ function toDevice(row: Database['devices'], tags: string[]): Device {
     updatedAt: row.updated_at,
     lastSeenAt: row.last_seen_at,
     deletedAt: row.deleted_at,
+    online: Number(row.online) === 1,
+    connectedNode: row.connected_node,
   };
 }

@@ -191,6 +191,57 @@ for (const dialect of testDialects) {
       assert.match(metrics.body, /brickless_security_events_total\{event="subscribe-denied"\} 2/);
     });
 
+    it('records presence: online with its node while connected, offline with last seen after', async () => {
+      const [a] = devices;
+      assert.ok(a);
+      const client = await connect(a.id, a.id, a.secret);
+      await waitUntil(() => t.app.gateway.isConnected(a.id));
+      let device = (await t.call('GET', `/v1/orgs/acme/devices/${a.id}`)).body;
+      for (let i = 0; i < 50 && !device.online; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        device = (await t.call('GET', `/v1/orgs/acme/devices/${a.id}`)).body;
+      }
+      assert.equal(device.online, true);
+      assert.equal(typeof device.connectedNode, 'string');
+      const online = await t.call('GET', '/v1/orgs/acme/devices?online=true');
+      assert.ok(online.body.items.some((d: { id: string }) => d.id === a.id));
+      client.end(true);
+      await waitUntil(() => !t.app.gateway.isConnected(a.id));
+      for (let i = 0; i < 50 && device.online; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        device = (await t.call('GET', `/v1/orgs/acme/devices/${a.id}`)).body;
+      }
+      assert.equal(device.online, false);
+      assert.equal(device.connectedNode, null);
+      assert.ok(device.lastSeenAt);
+    });
+
+    it('connects a device provisioned in a factory batch with its own secret', async () => {
+      const product = (await t.call('GET', '/v1/orgs/acme/products')).body.items[0];
+      const batch = await t.call('POST', '/v1/orgs/acme/provisioning', {
+        body: { productId: product.id, serials: ['P-1', 'P-2', 'P-3'] },
+      });
+      assert.equal(batch.status, 201, batch.raw);
+      const [first, second] = batch.body.devices;
+      const client = await connect(first.deviceId, first.deviceId, first.secret);
+      await client.publishAsync(
+        telemetryTopic(first.deviceId),
+        JSON.stringify({ readings: [{ values: { power: 3 } }] }),
+        { qos: 1 },
+      );
+      assert.equal((await series(first.deviceId, 'field=power')).points.length, 1);
+      await assert.rejects(connect(second.deviceId, second.deviceId, first.secret), /Not authorized/i);
+      const dup = await t.call('POST', '/v1/orgs/acme/provisioning', {
+        body: { productId: product.id, serials: ['P-9', 'P-1'] },
+      });
+      assert.equal(dup.status, 409);
+      assert.equal(
+        (await t.call('GET', '/v1/orgs/acme/devices?serial=P-9')).body.items.length,
+        0,
+        'nothing of a refused batch',
+      );
+    });
+
     it('refuses a wrong secret, another device’s secret, and a client id that is not the device id', async () => {
       const [a, b] = devices;
       assert.ok(a && b);

@@ -36,6 +36,8 @@ const REFUSED_TOPIC = '$brickless/refused';
 type DeviceClient = Client & { brickless?: DeviceIdentity };
 
 export interface GatewayDeps {
+  /** This node's name in presence records; stable across restarts of the same node. */
+  nodeId: string;
   db: Kysely<Database>;
   clock: Clock;
   credentials: DeviceCredentialService;
@@ -108,6 +110,12 @@ export class MqttGateway {
       authorizeSubscribe: (client, subscription, done) =>
         done(null, this.#authorizeSubscribe(client as DeviceClient, subscription)),
     });
+    // Devices this node held before a crash or restart are not connected any more.
+    await this.#deps.db
+      .updateTable('devices')
+      .set({ online: 0, connected_node: null })
+      .where('connected_node', '=', this.#deps.nodeId)
+      .execute();
     broker.on('clientReady', (client) => {
       this.#connected.set(client.id, client);
       void this.#presence(client as DeviceClient, true);
@@ -273,10 +281,20 @@ export class MqttGateway {
     const identity = client.brickless;
     if (!identity) return;
     this.#deps.metrics.connectedDevices.inc(online ? 1 : -1);
-    await this.#deps.db
+    // A session taken over by a new connection of the same device ends after the new one began:
+    // that old session's end must not mark the device offline.
+    if (!online && this.#connected.has(identity.deviceId)) return;
+    let update = this.#deps.db
       .updateTable('devices')
-      .set({ last_seen_at: this.#deps.clock.now().toISOString() })
-      .where('id', '=', identity.deviceId)
+      .set({
+        last_seen_at: this.#deps.clock.now().toISOString(),
+        online: online ? 1 : 0,
+        connected_node: online ? this.#deps.nodeId : null,
+      })
+      .where('id', '=', identity.deviceId);
+    // Going offline only clears a record this node holds: the device may already be on another node.
+    if (!online) update = update.where('connected_node', '=', this.#deps.nodeId);
+    await update
       .execute()
       .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'presence update failed'));
   }

@@ -9,6 +9,7 @@ import { BrandSchema, brandRoutes } from '../fleet/brands.routes.js';
 import { DeviceSchema, deviceRoutes } from '../fleet/devices.routes.js';
 import { OrganizationSchema, organizationRoutes } from '../fleet/organizations.routes.js';
 import { ProductSchema, productRoutes } from '../fleet/products.routes.js';
+import { provisioningRoutes } from '../fleet/provisioning.routes.js';
 import { credentialRoutes } from '../gateway/routes.js';
 import type { Services } from '../services.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
@@ -124,6 +125,7 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
     tokenRoutes(api, services);
     auditRoutes(api, services);
     credentialRoutes(api, services);
+    provisioningRoutes(api, services);
     telemetryRoutes(api, services);
   });
 

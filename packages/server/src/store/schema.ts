@@ -55,6 +55,8 @@ export interface DevicesTable {
   updated_at: string;
   last_seen_at: string | null;
   deleted_at: string | null;
+  online: Generated<number>;
+  connected_node: string | null;
 }
 
 export interface DeviceTagsTable {

@@ -18,6 +18,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .column('device_id')
     .execute();
 
+  // Presence: whether the device holds a connection, and to which node (several nodes share a
+  // PostgreSQL database). last_seen_at already exists on devices.
+  await db.schema
+    .alterTable('devices')
+    .addColumn('online', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema.alterTable('devices').addColumn('connected_node', 'text').execute();
+
   // One row per field value: the shape every later query (series, aggregates, retention) wants.
   await db.schema
     .createTable('telemetry')
@@ -37,6 +45,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('devices').dropColumn('connected_node').execute();
+  await db.schema.alterTable('devices').dropColumn('online').execute();
   await db.schema.dropTable('telemetry').execute();
   await db.schema.dropTable('device_credentials').execute();
 }

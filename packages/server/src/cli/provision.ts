@@ -1,0 +1,111 @@
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { DomainError } from '../errors.js';
+import type { ProvisionedDevice } from '../fleet/provisioning.js';
+import { collect, enc, resolveOrg, withClient } from './context.js';
+import { emit } from './output.js';
+
+const BATCH = 1000;
+
+interface ProvisionOpts {
+  product: string;
+  out: string;
+  count?: string;
+  serialPrefix?: string;
+  first: string;
+  serials?: string;
+  brand?: string;
+  firmware?: string;
+  tag?: string[];
+  force?: boolean;
+}
+
+/** The serials to provision: from a file (one a line), or a prefix and a running number. */
+function serialsFrom(opts: ProvisionOpts): string[] {
+  if (opts.serials) {
+    return readFileSync(opts.serials, 'utf8')
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  const count = Number(opts.count);
+  if (!opts.serialPrefix || !Number.isInteger(count) || count < 1 || count > 1_000_000) {
+    throw new DomainError(
+      'validation-failed',
+      'give --serials FILE, or --serial-prefix and --count (1 to 1,000,000)',
+    );
+  }
+  const first = Number(opts.first);
+  const width = Math.max(6, String(first + count - 1).length);
+  return Array.from(
+    { length: count },
+    (_, i) => `${opts.serialPrefix}${String(first + i).padStart(width, '0')}`,
+  );
+}
+
+export function provisionCommand(devices: Command): void {
+  devices
+    .command('provision')
+    .description(
+      'register devices for the factory line, each with its own secret, written to a JSONL file (mode 0600)',
+    )
+    .requiredOption('--product <productId>', 'their product')
+    .requiredOption('--out <file>', 'JSONL output: one {deviceId, serial, secret} a line')
+    .option('--count <n>', 'how many (with --serial-prefix)')
+    .option('--serial-prefix <prefix>', 'serials are the prefix and a running number')
+    .option('--first <n>', 'first running number', '1')
+    .option('--serials <file>', 'or: a file with one serial a line')
+    .option('--brand <brandId>', 'brand (default: the product’s only brand)')
+    .option('--firmware <version>', 'firmware version they ship with')
+    .option('--tag <tag>', 'a tag for all of them (repeat for several)', collect)
+    .option('--force', 'overwrite --out if it exists')
+    .action(async (opts: ProvisionOpts, command: Command) =>
+      withClient(command, async (ctx) => {
+        const serials = serialsFrom(opts);
+        if (existsSync(opts.out) && !opts.force)
+          throw new DomainError('conflict', `${opts.out} exists; pass --force to overwrite`);
+        const org = await resolveOrg(ctx);
+        // The file holds device secrets: readable by its owner only, from the first byte.
+        const fd = openSync(opts.out, 'w', 0o600);
+        const bar =
+          !ctx.json && process.stderr.isTTY
+            ? new SingleBar({
+                stream: process.stderr,
+                format: 'provisioning [{bar}] {value}/{total} devices',
+              })
+            : null;
+        bar?.start(serials.length, 0);
+        let written = 0;
+        try {
+          for (let i = 0; i < serials.length; i += BATCH) {
+            const result = await ctx.client.request<{ devices: ProvisionedDevice[] }>(
+              'POST',
+              `/v1/orgs/${enc(org)}/provisioning`,
+              {
+                productId: opts.product,
+                serials: serials.slice(i, i + BATCH),
+                ...(opts.brand ? { brandId: opts.brand } : {}),
+                ...(opts.firmware ? { firmwareVersion: opts.firmware } : {}),
+                ...(opts.tag ? { tags: opts.tag } : {}),
+              },
+            );
+            writeSync(
+              fd,
+              result.devices.map((d) => `${JSON.stringify({ ...d, productId: opts.product })}\n`).join(''),
+            );
+            written += result.devices.length;
+            bar?.update(written);
+          }
+        } finally {
+          bar?.stop();
+          closeSync(fd);
+        }
+        emit(ctx, { provisioned: written, out: opts.out }, () =>
+          process.stdout.write(
+            `provisioned ${written} devices; their secrets are in ${opts.out} (mode 0600)\n`,
+          ),
+        );
+      }),
+    );
+}

@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { authorizeOrg } from '../http/auth.js';
+import { Id, Nullable, problemResponses, Serial, Tag } from '../http/schemas.js';
+import type { Services } from '../services.js';
+import { MAX_PROVISION_BATCH, type ProvisionRequest } from './provisioning.js';
+
+export function provisioningRoutes(
+  app: FastifyInstance,
+  { orgs, provisioning }: Pick<Services, 'orgs' | 'provisioning'>,
+): void {
+  app.post<{ Params: { org: string }; Body: ProvisionRequest }>(
+    '/v1/orgs/:org/provisioning',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Register a batch of devices with a unique secret each, in one transaction (factory line)',
+        params: Type.Object({ org: Type.String({ maxLength: 100 }) }),
+        body: Type.Object(
+          {
+            productId: Id('prd'),
+            brandId: Type.Optional(Nullable(Id('brd'))),
+            firmwareVersion: Type.Optional(
+              Nullable(Type.String({ minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' })),
+            ),
+            tags: Type.Optional(Type.Array(Tag, { maxItems: 32 })),
+            serials: Type.Array(Serial, { minItems: 1, maxItems: MAX_PROVISION_BATCH }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({
+            devices: Type.Array(
+              Type.Object({ deviceId: Type.String(), serial: Type.String(), secret: Type.String() }),
+            ),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const devices = await provisioning.provision(principal.actor, orgId, request.body);
+      return reply.status(201).header('cache-control', 'no-store').send({ devices });
+    },
+  );
+}
