@@ -18,6 +18,7 @@ import type { Services } from './services.js';
 import { openStore, type Store } from './store/db.js';
 import { assertSchemaKnown, type MigrationReport, migrateToLatest } from './store/migrate.js';
 import { TelemetryService } from './telemetry/service.js';
+import { TwinService } from './twin/service.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -64,6 +65,7 @@ export function createServices(store: Store, clock: Clock): Services {
     credentials: new DeviceCredentialService(deps),
     provisioning: new ProvisioningService(deps),
     telemetry: new TelemetryService(deps),
+    twins: new TwinService(deps),
     metrics: new Metrics(),
   };
 }
@@ -98,6 +100,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     clock: services.clock,
     credentials: services.credentials,
     telemetry: services.telemetry,
+    twins: services.twins,
     metrics: services.metrics,
     logger: http.log,
   });

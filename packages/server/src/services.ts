@@ -10,6 +10,7 @@ import type { DeviceCredentialService } from './gateway/credentials.js';
 import type { Metrics } from './http/metrics.js';
 import type { Store } from './store/db.js';
 import type { TelemetryService } from './telemetry/service.js';
+import type { TwinService } from './twin/service.js';
 
 /** Everything the composition root builds; routes and commands ask for the part they use. */
 export interface Services {
@@ -24,5 +25,6 @@ export interface Services {
   credentials: DeviceCredentialService;
   provisioning: ProvisioningService;
   telemetry: TelemetryService;
+  twins: TwinService;
   metrics: Metrics;
 }

@@ -66,6 +66,7 @@ for (const dialect of testDialects) {
       'PATCH /v1/orgs/{org}/devices/{deviceId}': { firmwareVersion: '6.6.6' },
       'POST /v1/orgs/{org}/tokens': { name: 'backdoor', role: 'admin' },
       'POST /v1/orgs/{org}/devices/{deviceId}/credentials': {},
+      'PATCH /v1/orgs/{org}/devices/{deviceId}/state': { version: 0, desired: { on: true } },
       'POST /v1/orgs/{org}/provisioning': { productId: ids.productId, serials: ['P-1', 'P-2'] },
       'POST /v1/platform/tokens': { name: 'backdoor', role: 'platform-admin' },
     });

@@ -31,6 +31,8 @@ for (const dialect of testDialects) {
     const clients: MqttClient[] = [];
 
     const connect = async (clientId: string, username: string, password: string): Promise<MqttClient> => {
+      // Connection attempts are rate-limited per device on the injected clock; let time pass.
+      t.clock.advance(10_000);
       const client = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
         ca,
         clientId,
@@ -65,6 +67,11 @@ for (const dialect of testDialects) {
             telemetry: {
               power: { schema: { type: 'number', minimum: 0 }, unit: 'W' },
               relayOn: { schema: { type: 'boolean' } },
+            },
+            state: {
+              on: { schema: { type: 'boolean' }, writable: true },
+              brightness: { schema: { type: 'integer', minimum: 0, maximum: 100 }, writable: true },
+              firmware: { schema: { type: 'string' }, writable: false },
             },
           },
         },
@@ -242,6 +249,72 @@ for (const dialect of testDialects) {
       );
     });
 
+    it('converges state: desired with versions (409 when stale), reported from the device, delta on reconnect', async () => {
+      const [a] = devices;
+      assert.ok(a);
+      const state = `/v1/orgs/acme/devices/${a.id}/state`;
+      const first = await t.call('PATCH', state, {
+        body: { version: 0, desired: { on: true, brightness: 40 } },
+      });
+      assert.equal(first.status, 200, first.raw);
+      assert.equal(first.body.desiredVersion, 1);
+      assert.deepEqual(first.body.delta, { on: true, brightness: 40 });
+      const stale = await t.call('PATCH', state, { body: { version: 0, desired: { on: false } } });
+      assert.equal(stale.status, 409);
+      const readOnly = await t.call('PATCH', state, { body: { version: 1, desired: { firmware: '2.0' } } });
+      assert.equal(readOnly.status, 400);
+      assert.equal(readOnly.body.errors[0].field, '/state/firmware');
+      const outOfRange = await t.call('PATCH', state, { body: { version: 1, desired: { brightness: 400 } } });
+      assert.equal(outOfRange.status, 400);
+
+      // The device was offline; it connects, subscribes and gets the delta at once.
+      const client = await connect(a.id, a.id, a.secret);
+      const delta = next(client, 'message');
+      await client.subscribeAsync([`brickless/v1/${a.id}/state/delta`, `brickless/v1/${a.id}/errors`], {
+        qos: 1,
+      });
+      const [topic, message] = (await delta) as [string, Buffer];
+      assert.equal(topic, `brickless/v1/${a.id}/state/delta`);
+      assert.deepEqual(JSON.parse(message.toString()), { version: 1, state: { on: true, brightness: 40 } });
+
+      // It applies part of it and reports; the rest stays in the delta.
+      await client.publishAsync(
+        `brickless/v1/${a.id}/state/reported`,
+        JSON.stringify({ state: { on: true, firmware: '1.0.0' } }),
+        { qos: 1 },
+      );
+      let twin = (await t.call('GET', state)).body;
+      assert.deepEqual(twin.reported, { on: true, firmware: '1.0.0' });
+      assert.deepEqual(twin.delta, { brightness: 40 });
+      await client.publishAsync(
+        `brickless/v1/${a.id}/state/reported`,
+        JSON.stringify({ state: { brightness: 40 } }),
+        { qos: 1 },
+      );
+      twin = (await t.call('GET', state)).body;
+      assert.deepEqual(twin.delta, {});
+      assert.equal(twin.reportedVersion, 2);
+
+      // A desired change while connected is pushed at once.
+      const pushed = next(client, 'message');
+      await t.call('PATCH', state, { body: { version: 1, desired: { brightness: 70 } } });
+      const [, push] = (await pushed) as [string, Buffer];
+      assert.deepEqual(JSON.parse(push.toString()), { version: 2, state: { brightness: 70 } });
+
+      // A report outside the model is refused with an error and changes nothing.
+      const refused = next(client, 'message');
+      await client.publishAsync(
+        `brickless/v1/${a.id}/state/reported`,
+        JSON.stringify({ state: { colour: 'red' } }),
+        { qos: 1 },
+      );
+      const [errTopic, err] = (await refused) as [string, Buffer];
+      assert.equal(errTopic, `brickless/v1/${a.id}/errors`);
+      assert.equal(JSON.parse(err.toString()).error.code, 'invalid-state');
+      assert.equal((await t.call('GET', state)).body.reportedVersion, 2);
+      client.end(true);
+    });
+
     it('refuses a wrong secret, another device’s secret, and a client id that is not the device id', async () => {
       const [a, b] = devices;
       assert.ok(a && b);
@@ -322,6 +395,7 @@ for (const dialect of testDialects) {
       assert.equal((await own).stdout.trim(), '{"id":"c1","name":"reboot"}');
 
       // Another device's topics: the subscription is denied, the publish is refused and nothing stored.
+      t.clock.advance(10_000);
       const foreign = await run(
         'mosquitto_sub',
         [...as(a), '-t', `brickless/v1/${b.id}/commands/request`, '-C', '1', '-W', '5'],

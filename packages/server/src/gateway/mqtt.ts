@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Database } from '../store/schema.js';
 import { TelemetryRejected, type TelemetryService } from '../telemetry/service.js';
+import { StateRejected, type TwinService } from '../twin/service.js';
 import type { DeviceCredentialService, DeviceIdentity } from './credentials.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -42,6 +43,7 @@ export interface GatewayDeps {
   clock: Clock;
   credentials: DeviceCredentialService;
   telemetry: TelemetryService;
+  twins: TwinService;
   metrics: Metrics;
   logger: FastifyBaseLogger;
 }
@@ -78,6 +80,9 @@ export class MqttGateway {
       now,
     });
     deps.credentials.on('revoked', (deviceId) => this.disconnect(deviceId));
+    deps.twins.on('desired', (deviceId) => {
+      if (this.#connected.has(deviceId)) void this.#sendDelta(deviceId);
+    });
   }
 
   get broker(): Aedes {
@@ -119,6 +124,13 @@ export class MqttGateway {
     broker.on('clientReady', (client) => {
       this.#connected.set(client.id, client);
       void this.#presence(client as DeviceClient, true);
+    });
+    // A device that (re)connects learns what changed while it was away as soon as it listens.
+    broker.on('subscribe', (subscriptions, client) => {
+      const identity = (client as DeviceClient | null)?.brickless;
+      if (identity && subscriptions.some((s) => s.topic === deviceTopic(identity.deviceId, 'state/delta'))) {
+        void this.#sendDelta(identity.deviceId);
+      }
     });
     broker.on('clientDisconnect', (client) => {
       if (this.#connected.get(client.id) === client) this.#connected.delete(client.id);
@@ -230,6 +242,23 @@ export class MqttGateway {
       );
       return;
     }
+    if (parsed.channel === 'state/reported') {
+      try {
+        const body = parseJson(packet.payload as Buffer);
+        const twin = await this.#deps.twins.report(identity.orgId, identity.deviceId, body?.state);
+        if (Object.keys(twin.delta).length > 0)
+          this.#publish(identity.deviceId, 'state/delta', {
+            version: twin.desiredVersion,
+            state: twin.delta,
+          });
+      } catch (error) {
+        if (error instanceof StateRejected) {
+          this.#refuse(identity, packet, error.code, error.message);
+          return;
+        }
+        throw error;
+      }
+    }
     if (parsed.channel === 'telemetry') {
       try {
         const stored = await this.#deps.telemetry.ingest(identity, packet.payload as Buffer);
@@ -260,6 +289,31 @@ export class MqttGateway {
         topic: deviceTopic(identity.deviceId, 'errors'),
         payload: Buffer.from(JSON.stringify(reply)),
         qos: 0,
+        retain: false,
+        dup: false,
+      },
+      () => {},
+    );
+  }
+
+  /** Sends the device its delta (desired values it has not reported), when there is one. */
+  async #sendDelta(deviceId: string): Promise<void> {
+    try {
+      const twin = await this.#deps.twins.forDevice(deviceId);
+      if (Object.keys(twin.delta).length > 0)
+        this.#publish(deviceId, 'state/delta', { version: twin.desiredVersion, state: twin.delta });
+    } catch (error) {
+      this.#deps.logger.error({ err: error, device: deviceId }, 'could not send the state delta');
+    }
+  }
+
+  #publish(deviceId: string, channel: 'state/delta' | 'errors' | 'commands/request', body: unknown): void {
+    this.broker.publish(
+      {
+        cmd: 'publish',
+        topic: deviceTopic(deviceId, channel),
+        payload: Buffer.from(JSON.stringify(body)),
+        qos: 1,
         retain: false,
         dup: false,
       },

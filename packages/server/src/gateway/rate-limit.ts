@@ -28,6 +28,11 @@ export class RateLimiter {
     return true;
   }
 
+  /** How many keys are tracked. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
   #sweep(now: number): void {
     this.#lastSweep = now;
     const full = (this.#burst / this.#rate) * 1000;

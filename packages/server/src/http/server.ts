@@ -13,6 +13,7 @@ import { provisioningRoutes } from '../fleet/provisioning.routes.js';
 import { credentialRoutes } from '../gateway/routes.js';
 import type { Services } from '../services.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
+import { twinRoutes } from '../twin/routes.js';
 import { registerAuthentication } from './auth.js';
 import { healthRoutes } from './health.routes.js';
 import { sendProblem, toProblem } from './problem.js';
@@ -126,6 +127,7 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
     auditRoutes(api, services);
     credentialRoutes(api, services);
     provisioningRoutes(api, services);
+    twinRoutes(api, services);
     telemetryRoutes(api, services);
   });
 

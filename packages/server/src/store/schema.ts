@@ -117,6 +117,16 @@ export interface TelemetryTable {
   text_value: string | null;
 }
 
+export interface DeviceTwinsTable {
+  device_id: string;
+  org_id: string;
+  desired: string;
+  desired_version: number;
+  reported: string;
+  reported_version: number;
+  updated_at: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   brands: BrandsTable;
@@ -129,6 +139,7 @@ export interface Database {
   audit_heads: AuditHeadsTable;
   device_credentials: DeviceCredentialsTable;
   telemetry: TelemetryTable;
+  device_twins: DeviceTwinsTable;
 }
 
 // Generated is re-exported for tables that later gain serial columns.

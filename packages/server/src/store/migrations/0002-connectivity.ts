@@ -26,6 +26,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.alterTable('devices').addColumn('connected_node', 'text').execute();
 
+  // The twin: desired state (set by people and services) and reported state (sent by the device),
+  // each with a version that increases by one with every change.
+  await db.schema
+    .createTable('device_twins')
+    .addColumn('device_id', 'text', (c) => c.primaryKey().references('devices.id').onDelete('cascade'))
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('desired', 'text', (c) => c.notNull())
+    .addColumn('desired_version', 'integer', (c) => c.notNull())
+    .addColumn('reported', 'text', (c) => c.notNull())
+    .addColumn('reported_version', 'integer', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+
   // One row per field value: the shape every later query (series, aggregates, retention) wants.
   await db.schema
     .createTable('telemetry')
@@ -45,6 +58,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('device_twins').execute();
   await db.schema.alterTable('devices').dropColumn('connected_node').execute();
   await db.schema.alterTable('devices').dropColumn('online').execute();
   await db.schema.dropTable('telemetry').execute();
