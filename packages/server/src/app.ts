@@ -5,6 +5,7 @@ import type { Principal } from './access/roles.js';
 import { TokenService } from './access/tokens.js';
 import { AuditLog } from './audit/service.js';
 import { type Clock, systemClock } from './clock.js';
+import { CommandService } from './commands/service.js';
 import { BrandService } from './fleet/brands.js';
 import { DeviceService } from './fleet/devices.js';
 import { OrganizationService } from './fleet/organizations.js';
@@ -66,6 +67,7 @@ export function createServices(store: Store, clock: Clock): Services {
     provisioning: new ProvisioningService(deps),
     telemetry: new TelemetryService(deps),
     twins: new TwinService(deps),
+    commands: new CommandService(deps),
     metrics: new Metrics(),
   };
 }
@@ -101,6 +103,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     credentials: services.credentials,
     telemetry: services.telemetry,
     twins: services.twins,
+    commands: services.commands,
     metrics: services.metrics,
     logger: http.log,
   });

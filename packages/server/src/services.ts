@@ -1,6 +1,7 @@
 import type { TokenService } from './access/tokens.js';
 import type { AuditLog } from './audit/service.js';
 import type { Clock } from './clock.js';
+import type { CommandService } from './commands/service.js';
 import type { BrandService } from './fleet/brands.js';
 import type { DeviceService } from './fleet/devices.js';
 import type { OrganizationService } from './fleet/organizations.js';
@@ -26,5 +27,6 @@ export interface Services {
   provisioning: ProvisioningService;
   telemetry: TelemetryService;
   twins: TwinService;
+  commands: CommandService;
   metrics: Metrics;
 }

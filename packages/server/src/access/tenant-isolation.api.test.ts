@@ -43,6 +43,11 @@ for (const dialect of testDialects) {
       ids.productId = product.body.id;
       ids.deviceId = device.body.id;
       ids.tokenId = token.body.record.id;
+      const command = await t.call('POST', `/v1/orgs/${org.slug}/devices/${device.body.id}/commands`, {
+        token: org.token,
+        body: { name: 'reboot' },
+      });
+      ids.commandId = command.body.id;
     };
 
     /** A body that would succeed if isolation failed; every route with a body must have one here. */
@@ -66,6 +71,7 @@ for (const dialect of testDialects) {
       'PATCH /v1/orgs/{org}/devices/{deviceId}': { firmwareVersion: '6.6.6' },
       'POST /v1/orgs/{org}/tokens': { name: 'backdoor', role: 'admin' },
       'POST /v1/orgs/{org}/devices/{deviceId}/credentials': {},
+      'POST /v1/orgs/{org}/devices/{deviceId}/commands': { name: 'reboot' },
       'PATCH /v1/orgs/{org}/devices/{deviceId}/state': { version: 0, desired: { on: true } },
       'POST /v1/orgs/{org}/provisioning': { productId: ids.productId, serials: ['P-1', 'P-2'] },
       'POST /v1/platform/tokens': { name: 'backdoor', role: 'platform-admin' },
@@ -130,7 +136,7 @@ for (const dialect of testDialects) {
             }
           }
           // A's own organisation in the path, B's object ids: still nothing of B.
-          if (path.includes('{org}') && /\{(brandId|productId|deviceId|tokenId)\}/.test(path)) {
+          if (path.includes('{org}') && /\{(brandId|productId|deviceId|tokenId|commandId)\}/.test(path)) {
             const url = path
               .replace('{org}', a.slug)
               .replace(/\{(\w+)\}/g, (_m, name: string) => bIds[name] as string)

@@ -68,6 +68,16 @@ for (const dialect of testDialects) {
               power: { schema: { type: 'number', minimum: 0 }, unit: 'W' },
               relayOn: { schema: { type: 'boolean' } },
             },
+            commands: {
+              reboot: {},
+              blink: {
+                params: {
+                  type: 'object',
+                  required: ['times'],
+                  properties: { times: { type: 'integer', minimum: 1 } },
+                },
+              },
+            },
             state: {
               on: { schema: { type: 'boolean' }, writable: true },
               brightness: { schema: { type: 'integer', minimum: 0, maximum: 100 }, writable: true },
@@ -312,6 +322,92 @@ for (const dialect of testDialects) {
       assert.equal(errTopic, `brickless/v1/${a.id}/errors`);
       assert.equal(JSON.parse(err.toString()).error.code, 'invalid-state');
       assert.equal((await t.call('GET', state)).body.reportedVersion, 2);
+      client.end(true);
+    });
+
+    it('carries commands: queued while offline, delivered on subscribe, result back; idempotent; expired after TTL', async () => {
+      const [a] = devices;
+      assert.ok(a);
+      const base = `/v1/orgs/acme/devices/${a.id}/commands`;
+      assert.equal((await t.call('POST', base, { body: { name: 'selfDestruct' } })).status, 400);
+      const badParams = await t.call('POST', base, { body: { name: 'blink', params: { times: 0 } } });
+      assert.equal(badParams.status, 400);
+      assert.equal(badParams.body.errors[0].field, '/params/times');
+      const queued = await t.call('POST', base, {
+        body: { name: 'blink', params: { times: 3 }, idempotencyKey: 'k-1' },
+      });
+      assert.equal(queued.status, 201, queued.raw);
+      assert.equal(queued.body.status, 'queued');
+      const replay = await t.call('POST', base, {
+        body: { name: 'blink', params: { times: 3 }, idempotencyKey: 'k-1' },
+      });
+      assert.equal(replay.status, 200);
+      assert.equal(replay.body.id, queued.body.id, 'the same key returns the same command');
+      const shortLived = await t.call('POST', base, { body: { name: 'reboot', ttlSeconds: 5 } });
+      t.clock.advance(6000);
+      assert.equal(await t.app.services.commands.expireDue(), 1);
+      assert.equal((await t.call('GET', `${base}/${shortLived.body.id}`)).body.status, 'expired');
+
+      const client = await connect(a.id, a.id, a.secret);
+      const delivered = next(client, 'message');
+      await client.subscribeAsync([`brickless/v1/${a.id}/commands/request`, `brickless/v1/${a.id}/errors`], {
+        qos: 1,
+      });
+      const [topic, message] = (await delivered) as [string, Buffer];
+      assert.equal(topic, `brickless/v1/${a.id}/commands/request`);
+      const request = JSON.parse(message.toString());
+      assert.deepEqual(
+        { id: request.id, name: request.name, params: request.params },
+        { id: queued.body.id, name: 'blink', params: { times: 3 } },
+      );
+      assert.equal((await t.call('GET', `${base}/${request.id}`)).body.status, 'delivered');
+
+      await client.publishAsync(
+        `brickless/v1/${a.id}/commands/result`,
+        JSON.stringify({ id: request.id, status: 'ok', data: { blinked: 3 } }),
+        { qos: 1 },
+      );
+      const done = (await t.call('GET', `${base}/${request.id}`)).body;
+      assert.equal(done.status, 'succeeded');
+      assert.deepEqual(done.result, { data: { blinked: 3 } });
+
+      // Sent while connected: delivered at once; the device reports a failure.
+      const live = next(client, 'message');
+      const sent = await t.call('POST', base, { body: { name: 'reboot' } });
+      const [, liveMessage] = (await live) as [string, Buffer];
+      assert.equal(JSON.parse(liveMessage.toString()).id, sent.body.id);
+      await client.publishAsync(
+        `brickless/v1/${a.id}/commands/result`,
+        JSON.stringify({
+          id: sent.body.id,
+          status: 'error',
+          error: { code: 'busy', message: 'doorbell ringing' },
+        }),
+        { qos: 1 },
+      );
+      const failed = (await t.call('GET', `${base}/${sent.body.id}`)).body;
+      assert.equal(failed.status, 'failed');
+      assert.deepEqual(failed.result, { error: { code: 'busy', message: 'doorbell ringing' } });
+
+      // Results for closed or unknown commands are refused with an error.
+      for (const [id, code] of [
+        [shortLived.body.id, 'command-closed'],
+        ['cmd_000000000000ffffffffffffffff', 'unknown-command'],
+      ]) {
+        const refused = next(client, 'message');
+        await client.publishAsync(
+          `brickless/v1/${a.id}/commands/result`,
+          JSON.stringify({ id, status: 'ok' }),
+          { qos: 1 },
+        );
+        const [, err] = (await refused) as [string, Buffer];
+        assert.equal(JSON.parse(err.toString()).error.code, code);
+      }
+      const list = await t.call('GET', `${base}?status=succeeded`);
+      assert.deepEqual(
+        list.body.items.map((c: { id: string }) => c.id),
+        [queued.body.id],
+      );
       client.end(true);
     });
 

@@ -5,6 +5,7 @@ import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
+import { CommandResultRejected, type CommandService } from '../commands/service.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Database } from '../store/schema.js';
 import { TelemetryRejected, type TelemetryService } from '../telemetry/service.js';
@@ -44,6 +45,7 @@ export interface GatewayDeps {
   credentials: DeviceCredentialService;
   telemetry: TelemetryService;
   twins: TwinService;
+  commands: CommandService;
   metrics: Metrics;
   logger: FastifyBaseLogger;
 }
@@ -62,6 +64,7 @@ export class MqttGateway {
   readonly #servers: Server[] = [];
   /** Connected devices on this node, by device id. */
   readonly #connected = new Map<string, Client>();
+  #expiryTimer: NodeJS.Timeout | null = null;
   #broker: Aedes | null = null;
 
   constructor(deps: GatewayDeps, limits: Partial<GatewayLimits> = {}) {
@@ -80,6 +83,9 @@ export class MqttGateway {
       now,
     });
     deps.credentials.on('revoked', (deviceId) => this.disconnect(deviceId));
+    deps.commands.on('queued', (deviceId) => {
+      if (this.#connected.has(deviceId)) void this.#deliverCommands(deviceId);
+    });
     deps.twins.on('desired', (deviceId) => {
       if (this.#connected.has(deviceId)) void this.#sendDelta(deviceId);
     });
@@ -131,6 +137,12 @@ export class MqttGateway {
       if (identity && subscriptions.some((s) => s.topic === deviceTopic(identity.deviceId, 'state/delta'))) {
         void this.#sendDelta(identity.deviceId);
       }
+      if (
+        identity &&
+        subscriptions.some((s) => s.topic === deviceTopic(identity.deviceId, 'commands/request'))
+      ) {
+        void this.#deliverCommands(identity.deviceId);
+      }
     });
     broker.on('clientDisconnect', (client) => {
       if (this.#connected.get(client.id) === client) this.#connected.delete(client.id);
@@ -143,6 +155,13 @@ export class MqttGateway {
       this.#deps.logger.debug({ err: error }, 'mqtt connection error'),
     );
     this.#broker = broker;
+    // Commands past their time-to-live become expired even when no device ever asks for them.
+    this.#expiryTimer = setInterval(() => {
+      this.#deps.commands
+        .expireDue()
+        .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'command expiry failed'));
+    }, 5000);
+    this.#expiryTimer.unref();
 
     const result: { tlsPort?: number; plainPort?: number } = {};
     if (options.tls) {
@@ -259,6 +278,17 @@ export class MqttGateway {
         throw error;
       }
     }
+    if (parsed.channel === 'commands/result') {
+      try {
+        await this.#deps.commands.complete(identity.deviceId, parseJson(packet.payload as Buffer));
+      } catch (error) {
+        if (error instanceof CommandResultRejected) {
+          this.#refuse(identity, packet, error.code, error.message);
+          return;
+        }
+        throw error;
+      }
+    }
     if (parsed.channel === 'telemetry') {
       try {
         const stored = await this.#deps.telemetry.ingest(identity, packet.payload as Buffer);
@@ -304,6 +334,15 @@ export class MqttGateway {
         this.#publish(deviceId, 'state/delta', { version: twin.desiredVersion, state: twin.delta });
     } catch (error) {
       this.#deps.logger.error({ err: error, device: deviceId }, 'could not send the state delta');
+    }
+  }
+
+  async #deliverCommands(deviceId: string): Promise<void> {
+    try {
+      for (const request of await this.#deps.commands.takeForDelivery(deviceId))
+        this.#publish(deviceId, 'commands/request', request);
+    } catch (error) {
+      this.#deps.logger.error({ err: error, device: deviceId }, 'could not deliver commands');
     }
   }
 
@@ -363,6 +402,7 @@ export class MqttGateway {
   }
 
   async close(): Promise<void> {
+    if (this.#expiryTimer) clearInterval(this.#expiryTimer);
     await Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const client of this.#connected.values()) client.close();
     await new Promise<void>((resolve) => (this.#broker ? this.#broker.close(() => resolve()) : resolve()));

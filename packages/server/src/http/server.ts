@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Principal } from '../access/roles.js';
 import { TokenSchema, tokenRoutes } from '../access/routes.js';
 import { AuditEntrySchema, auditRoutes, ChainReportSchema } from '../audit/routes.js';
+import { CommandSchema, commandRoutes } from '../commands/routes.js';
 import { DomainError } from '../errors.js';
 import { BrandSchema, brandRoutes } from '../fleet/brands.routes.js';
 import { DeviceSchema, deviceRoutes } from '../fleet/devices.routes.js';
@@ -48,6 +49,7 @@ const sharedSchemas = [
   TokenSchema,
   AuditEntrySchema,
   ChainReportSchema,
+  CommandSchema,
 ];
 
 /** Builds the HTTP API (no listen()): routes, validation, auth, errors, OpenAPI, metrics. */
@@ -128,6 +130,7 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
     credentialRoutes(api, services);
     provisioningRoutes(api, services);
     twinRoutes(api, services);
+    commandRoutes(api, services);
     telemetryRoutes(api, services);
   });
 

@@ -127,6 +127,22 @@ export interface DeviceTwinsTable {
   updated_at: string;
 }
 
+export interface CommandsTable {
+  id: string;
+  org_id: string;
+  device_id: string;
+  name: string;
+  params: string;
+  status: string;
+  idempotency_key: string | null;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  delivered_at: string | null;
+  completed_at: string | null;
+  result: string | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   brands: BrandsTable;
@@ -140,6 +156,7 @@ export interface Database {
   device_credentials: DeviceCredentialsTable;
   telemetry: TelemetryTable;
   device_twins: DeviceTwinsTable;
+  commands: CommandsTable;
 }
 
 // Generated is re-exported for tables that later gain serial columns.

@@ -39,6 +39,40 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
 
+  await db.schema
+    .createTable('commands')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('params', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('idempotency_key', 'text')
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'text', (c) => c.notNull())
+    .addColumn('delivered_at', 'text')
+    .addColumn('completed_at', 'text')
+    .addColumn('result', 'text')
+    .execute();
+  await db.schema
+    .createIndex('commands_device_status')
+    .on('commands')
+    .columns(['device_id', 'status', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('commands_status_expiry')
+    .on('commands')
+    .columns(['status', 'expires_at'])
+    .execute();
+  await db.schema
+    .createIndex('commands_idempotency')
+    .on('commands')
+    .columns(['device_id', 'idempotency_key'])
+    .unique()
+    .where(sql.ref('idempotency_key'), 'is not', null)
+    .execute();
+
   // One row per field value: the shape every later query (series, aggregates, retention) wants.
   await db.schema
     .createTable('telemetry')
@@ -58,6 +92,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('commands').execute();
   await db.schema.dropTable('device_twins').execute();
   await db.schema.alterTable('devices').dropColumn('connected_node').execute();
   await db.schema.alterTable('devices').dropColumn('online').execute();
