@@ -1,5 +1,15 @@
 /**
- * @brickless/device: the device SDK. It builds on the shared contract; the connection, telemetry,
- * state and command handling arrive with the connectivity issue (docs/architecture.md).
+ * @brickless/device: the device SDK. A device connects with its own credential, sends telemetry
+ * (buffered while offline), reports state and applies deltas, answers commands, and reconnects
+ * with exponential backoff and jitter. It speaks the protocol in docs/protocol.md.
  */
 export { type CapabilityModel, PROTOCOL_VERSION } from '@brickless/protocol';
+export { Backoff } from './backoff.js';
+export {
+  BricklessDevice,
+  CommandError,
+  type CommandHandler,
+  type DeltaHandler,
+  type DeviceOptions,
+} from './device.js';
+export { type DeviceSettings, SettingsFile } from './settings.js';

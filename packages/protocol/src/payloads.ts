@@ -62,3 +62,11 @@ export type Reply<T = unknown> =
 export interface Presence {
   online: boolean;
 }
+
+/** `commands/request`: a command for the device. */
+export interface CommandRequestPayload {
+  id: string;
+  name: string;
+  params: unknown;
+  expiresAt: string;
+}

@@ -1,0 +1,37 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** What a device keeps across restarts: where its server is and what it last applied. */
+export interface DeviceSettings {
+  url: string;
+  deviceId: string;
+  /** The last desired-state version the device applied. */
+  stateVersion?: number;
+}
+
+/**
+ * Settings in a JSON file, written atomically (a temporary file renamed over the old one), so a
+ * power cut while saving leaves the previous settings, never half a file.
+ */
+export class SettingsFile {
+  readonly #path: string;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  load(): DeviceSettings | null {
+    try {
+      return JSON.parse(readFileSync(this.#path, 'utf8')) as DeviceSettings;
+    } catch {
+      return null;
+    }
+  }
+
+  save(settings: DeviceSettings): void {
+    mkdirSync(dirname(this.#path), { recursive: true });
+    const temporary = `${this.#path}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temporary, this.#path);
+  }
+}
