@@ -236,6 +236,51 @@ for (const dialect of testDialects) {
       assert.notEqual(wrong, 0, 'a wrong secret is refused');
     });
 
+    it('runs a simulated fleet from a provisioning batch over the real protocol', async () => {
+      const mqttPort = /MQTT:\s+mqtts:\/\/localhost:(\d+)/.exec(server?.output() ?? '')?.[1] as string;
+      const caFile = join(db.dataDir, 'tls', 'ca.crt');
+      const remote = ['--server', server?.url as string, '--token', token, '--ca', caFile, '--org', 'acme'];
+      const products = await bricklessJson([...remote, 'products', 'list']);
+      const productId = products.items[0].id;
+      const batch = join(db.dataDir, 'sim.jsonl');
+      await bricklessJson([
+        ...remote,
+        'devices',
+        'provision',
+        '--product',
+        productId,
+        '--serial-prefix',
+        'SIM-',
+        '--count',
+        '20',
+        '--out',
+        batch,
+      ]);
+      const stats = await bricklessJson([
+        ...remote,
+        'simulate',
+        '--batch',
+        batch,
+        '--url',
+        `mqtts://127.0.0.1:${mqttPort}`,
+        '--interval',
+        '300ms',
+        '--duration',
+        '2s',
+      ]);
+      assert.equal(stats.devices, 20);
+      assert.equal(stats.connected, 20);
+      assert.equal(stats.failedToConnect, 0);
+      assert.equal(stats.serverErrors, 0);
+      assert.ok(stats.readingsSent >= 40, `sent ${stats.readingsSent}`);
+      const first = JSON.parse(readFileSync(batch, 'utf8').split('\n')[0] as string);
+      const stored = await request(
+        `${server?.url}/v1/orgs/acme/devices/${first.deviceId}/telemetry?field=reading`,
+        { ca, token },
+      );
+      assert.ok(stored.body.points.length >= 2, 'the simulated readings are stored');
+    });
+
     it('stops cleanly on SIGTERM and does not print a token again on the next start', async () => {
       server?.child.kill('SIGTERM');
       assert.equal(await server?.exited, 0);

@@ -10,6 +10,7 @@ import { orgCommands } from './orgs.js';
 import { emit, printRecord } from './output.js';
 import { productCommands } from './products.js';
 import type { ServeFlags } from './serve.js';
+import { simulateCommand } from './simulate.js';
 
 export function buildProgram(): Command {
   const program = new Command('brickless')
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   productCommands(program);
   deviceCommands(program);
   auditCommands(program);
+  simulateCommand(program);
 
   program
     .command('whoami')
