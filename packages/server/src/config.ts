@@ -38,6 +38,13 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    telemetry: Type.Object(
+      {
+        /** Readings older than this many days are deleted by the hourly retention job; 0 keeps all. */
+        retentionDays: Type.Integer({ minimum: 0, maximum: 36500 }),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -68,10 +75,17 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MQTT_HOST: 'mqtt.host',
   BRICKLESS_MQTT_PORT: 'mqtt.port',
   BRICKLESS_MQTT_PLAIN_PORT: 'mqtt.plainPort',
+  BRICKLESS_TELEMETRY_RETENTION_DAYS: 'telemetry.retentionDays',
   BRICKLESS_LOG_LEVEL: 'log.level',
 };
 
-const numericKeys = new Set(['http.port', 'http.bodyLimit', 'mqtt.port', 'mqtt.plainPort']);
+const numericKeys = new Set([
+  'http.port',
+  'http.bodyLimit',
+  'mqtt.port',
+  'mqtt.plainPort',
+  'telemetry.retentionDays',
+]);
 const booleanKeys = new Set(['http.tls']);
 const listKeys = new Set(['tls.hostnames']);
 
@@ -166,6 +180,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     http: { host: '0.0.0.0', port: 8443, tls: true, bodyLimit: 1024 * 1024 },
     tls: { hostnames: [] },
     mqtt: { host: '0.0.0.0', port: 8883 },
+    telemetry: { retentionDays: 365 },
     log: { level: 'info' },
   };
   const config = merge(defaults, { ...layer, dataDir });

@@ -58,6 +58,11 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     await app.close();
     throw error;
   }
+  const stopRetention = app.services.telemetry.startRetention(
+    config.telemetry.retentionDays,
+    3_600_000,
+    (error) => logger.error({ err: error }, 'telemetry retention failed'),
+  );
   // After listen: a start that fails (port taken) must not use up the one-time token unseen.
   const firstToken = await bootstrapFirstAdmin(app.services);
   const { port } = app.http.server.address() as AddressInfo;
@@ -96,6 +101,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
       // A hung shutdown must not keep the process forever.
       const force = setTimeout(() => process.exit(1), 15_000);
       force.unref();
+      stopRetention();
       app
         .close()
         .then(() => {

@@ -255,6 +255,22 @@ export class TelemetryService {
     return Number(result.numDeletedRows);
   }
 
+  /**
+   * Runs retention every `everyMs`: readings older than `days` days (by the injected clock) go.
+   * Returns a function that stops it.
+   */
+  startRetention(days: number, everyMs: number, onError: (error: unknown) => void): () => void {
+    if (days <= 0) return () => {};
+    const run = () => {
+      const cutoff = new Date(this.#clock.now().getTime() - days * 86_400_000);
+      this.prune(cutoff).catch(onError);
+    };
+    run();
+    const timer = setInterval(run, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   drain(): Promise<void> {
     return this.#writer.drain();
   }
