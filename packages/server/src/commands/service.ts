@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { DomainError, notFound } from '../errors.js';
+import { assertDeviceInOrg } from '../fleet/device-scope.js';
 import { newId } from '../ids.js';
 import { isUniqueViolation } from '../store/db.js';
 import { decodeCursor, type Page, type PageRequest, toPage } from '../store/pagination.js';
@@ -167,13 +168,7 @@ export class CommandService extends EventEmitter<{ queued: [deviceId: string] }>
     page: PageRequest,
     status?: CommandStatus,
   ): Promise<Page<Command>> {
-    const device = await this.#db
-      .selectFrom('devices')
-      .select('id')
-      .where('org_id', '=', orgId)
-      .where('id', '=', deviceId)
-      .executeTakeFirst();
-    if (!device) throw notFound('device', deviceId);
+    await assertDeviceInOrg(this.#db, orgId, deviceId, { includeDeleted: true });
     const after = decodeCursor(page.cursor);
     let q = this.#db.selectFrom('commands').selectAll().where('device_id', '=', deviceId);
     if (after) q = q.where('id', '>', after);

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
-import { notFound } from '../errors.js';
+import { assertDeviceInOrg } from '../fleet/device-scope.js';
 import { newId } from '../ids.js';
 import type { Database } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
@@ -61,14 +61,7 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
       revokedAt: null,
     };
     const rotated = await inTransaction(this.#db, async (trx) => {
-      const device = await trx
-        .selectFrom('devices')
-        .select('id')
-        .where('org_id', '=', orgId)
-        .where('id', '=', deviceId)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      if (!device) throw notFound('device', deviceId);
+      await assertDeviceInOrg(trx, orgId, deviceId);
       const revoked = await trx
         .updateTable('device_credentials')
         .set({ revoked_at: credential.createdAt })
@@ -103,13 +96,7 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
   }
 
   async list(orgId: string, deviceId: string): Promise<DeviceCredential[]> {
-    const device = await this.#db
-      .selectFrom('devices')
-      .select('id')
-      .where('org_id', '=', orgId)
-      .where('id', '=', deviceId)
-      .executeTakeFirst();
-    if (!device) throw notFound('device', deviceId);
+    await assertDeviceInOrg(this.#db, orgId, deviceId, { includeDeleted: true });
     const rows = await this.#db
       .selectFrom('device_credentials')
       .selectAll()
@@ -129,13 +116,7 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
   /** Revokes every credential of the device and disconnects it. */
   async revokeAll(actor: string, orgId: string, deviceId: string): Promise<number> {
     const count = await inTransaction(this.#db, async (trx) => {
-      const device = await trx
-        .selectFrom('devices')
-        .select('id')
-        .where('org_id', '=', orgId)
-        .where('id', '=', deviceId)
-        .executeTakeFirst();
-      if (!device) throw notFound('device', deviceId);
+      await assertDeviceInOrg(trx, orgId, deviceId, { includeDeleted: true });
       const result = await trx
         .updateTable('device_credentials')
         .set({ revoked_at: this.#clock.now().toISOString() })
