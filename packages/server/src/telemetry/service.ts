@@ -53,6 +53,7 @@ export interface SeriesQuery {
 /** How far a device clock may run ahead before a reading is refused as from the future. */
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const INSERT_CHUNK = 500;
+const MODEL_RECHECK_MS = 1000;
 
 /**
  * Telemetry: validates batches against the protocol and the product's capability model, writes
@@ -65,7 +66,10 @@ export class TelemetryService {
   readonly #ajv: Ajv2020;
   readonly #validateBatch: ValidateFunction;
   /** Per product: its telemetry validators, refreshed when the product changes. */
-  readonly #models = new Map<string, { updatedAt: string; fields: Map<string, ValidateFunction> }>();
+  readonly #models = new Map<
+    string,
+    { updatedAt: string; checkedAt: number; fields: Map<string, ValidateFunction> }
+  >();
 
   constructor(
     deps: { db: Kysely<Database>; clock: Clock },
@@ -90,19 +94,25 @@ export class TelemetryService {
   }
 
   async #fieldValidators(productId: string): Promise<Map<string, ValidateFunction>> {
+    // Hot path: one product lookup per second at most, not one per message. A changed capability
+    // model takes effect within MODEL_RECHECK_MS.
+    const cached = this.#models.get(productId);
+    if (cached && performance.now() - cached.checkedAt < MODEL_RECHECK_MS) return cached.fields;
     const row = await this.#db
       .selectFrom('products')
       .select(['capabilities', 'updated_at'])
       .where('id', '=', productId)
       .executeTakeFirst();
     if (!row) throw new TelemetryRejected('unknown-product', 'the device’s product no longer exists');
-    const cached = this.#models.get(productId);
-    if (cached && cached.updatedAt === row.updated_at) return cached.fields;
+    if (cached && cached.updatedAt === row.updated_at) {
+      cached.checkedAt = performance.now();
+      return cached.fields;
+    }
     const model = JSON.parse(row.capabilities) as CapabilityModel;
     const fields = new Map<string, ValidateFunction>();
     for (const [name, field] of Object.entries(model.telemetry))
       fields.set(name, this.#ajv.compile(field.schema));
-    this.#models.set(productId, { updatedAt: row.updated_at, fields });
+    this.#models.set(productId, { updatedAt: row.updated_at, checkedAt: performance.now(), fields });
     return fields;
   }
 
