@@ -201,7 +201,7 @@ ${table}
 Where we stand: below both targets. The load generator is one Node.js process on the same two
 cores, so the Mosquitto column is bounded by the generator too (Mosquitto alone does far more);
 a generator in several processes is the next step for both columns. On the brickless side the
-first profile-guided fix (the product's capability model is re-read at most once a second instead
+first fix (the product's capability model is re-read at most once a second instead
 of once per message) doubled the figure, from 6,838 to about 13,800 stored messages/s on this
 machine.
 
