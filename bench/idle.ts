@@ -2,16 +2,12 @@ import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { MqttClient } from 'mqtt';
-import type { LoadDevice } from './load.js';
+import { type LoadDevice, sourceAddress } from './load.js';
 
 /** Resident memory of a process in bytes, from /proc (Linux). */
 export function residentBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? 0) * 1024;
-}
-
-function sourceAddress(i: number): string {
-  return `127.${1 + ((i >> 16) & 0x3f)}.${(i >> 8) & 0xff}.${1 + (i & 0xfe)}`;
 }
 
 /** Opens one idle MQTT-over-TLS connection per device (loopback, ramped); resolves with the clients. */

@@ -16,7 +16,7 @@ export interface LoadResult {
 }
 
 /** A loopback source address per client, so per-address connect limits see many hosts (127.0.0.0/8 only). */
-function sourceAddress(i: number): string {
+export function sourceAddress(i: number): string {
   return `127.${1 + ((i >> 16) & 0x3f)}.${(i >> 8) & 0xff}.${1 + (i & 0xfe)}`;
 }
 
