@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Parser } from '@asyncapi/parser';
-import { deviceTopic, telemetryBatchSchema } from '../packages/protocol/src/index.js';
+import { deviceTopic, eventBatchSchema, telemetryBatchSchema } from '../packages/protocol/src/index.js';
 import { root } from './support/cli.js';
 
 describe('docs/asyncapi.yaml', () => {
@@ -34,22 +34,30 @@ describe('docs/asyncapi.yaml', () => {
       'commands/request',
       'commands/result',
       'errors',
+      'events',
       'presence',
     ] as const) {
       assert.ok(addresses.includes(deviceTopic('{deviceId}', channel)), `${channel} in asyncapi.yaml`);
     }
   });
 
-  it('carries the telemetry schema the server validates with', async () => {
-    const { document } = await new Parser().parse(text);
-    const message = document?.components().messages().get('telemetryBatch');
-    const payload = message?.payload()?.json() as Record<string, unknown>;
-    const { $id: _id, ...schema } = telemetryBatchSchema as Record<string, unknown>;
-    assert.deepEqual(
-      JSON.parse(
-        JSON.stringify(payload, (k, v) => (k.startsWith('x-parser') || k === 'description' ? undefined : v)),
-      ),
-      schema,
-    );
-  });
+  for (const [name, protocolSchema] of [
+    ['telemetryBatch', telemetryBatchSchema],
+    ['eventBatch', eventBatchSchema],
+  ] as const) {
+    it(`carries the ${name} schema the server validates with`, async () => {
+      const { document } = await new Parser().parse(text);
+      const message = document?.components().messages().get(name);
+      const payload = message?.payload()?.json() as Record<string, unknown>;
+      const { $id: _id, ...schema } = protocolSchema as Record<string, unknown>;
+      assert.deepEqual(
+        JSON.parse(
+          JSON.stringify(payload, (k, v) =>
+            k.startsWith('x-parser') || k === 'description' ? undefined : v,
+          ),
+        ),
+        schema,
+      );
+    });
+  }
 });

@@ -3,6 +3,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { migrations } from '../packages/server/src/store/migrations/index.js';
 import { openSqliteConnection } from '../packages/server/src/store/sqlite-driver.js';
 import { freshDatabase, type TestDatabase, testDialects } from '../packages/server/src/store/test-helper.js';
 import { assertBuilt, brickless, bricklessJson } from './support/cli.js';
@@ -26,9 +27,9 @@ for (const dialect of testDialects) {
     it('migrate reports the schema', async () => {
       const report = await bricklessJson([...base, 'migrate']);
       assert.equal(report.dialect, dialect);
-      assert.deepEqual(report.applied, ['0001-fleet', '0002-connectivity']);
+      assert.deepEqual(report.applied, Object.keys(migrations));
       const again = await brickless([...base, 'migrate']);
-      assert.match(again.stdout, /schema up to date \(0002-connectivity\)/);
+      assert.ok(again.stdout.includes(`schema up to date (${Object.keys(migrations).at(-1)})`), again.stdout);
     });
 
     it('creates an organisation, a brand, a product and devices', async () => {

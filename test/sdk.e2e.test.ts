@@ -29,6 +29,7 @@ for (const dialect of testDialects) {
     let ca: string;
     let device: { deviceId: string; secret: string };
     let sdk: BricklessDevice;
+    let productId: string;
 
     before(async () => {
       t = await testApp(dialect);
@@ -46,9 +47,11 @@ for (const dialect of testDialects) {
               blink: { params: { type: 'object', properties: { times: { type: 'integer' } } } },
               explode: {},
             },
+            events: { switchedOn: { data: { type: 'object', properties: { by: { type: 'string' } } } } },
           },
         },
       });
+      productId = product.body.id;
       const batch = await t.call('POST', '/v1/orgs/acme/provisioning', {
         body: { productId: product.body.id, serials: ['L-1'] },
       });
@@ -153,6 +156,29 @@ for (const dialect of testDialects) {
       assert.equal(offline.buffered, 5);
       assert.equal(offline.dropped, 3);
       await offline.close();
+    });
+
+    it('connects with a client certificate instead of a secret, and sends events', async () => {
+      const batch = await t.call('POST', '/v1/orgs/acme/provisioning', {
+        body: { productId, serials: ['L-CERT'], credential: 'certificate' },
+      });
+      const made = batch.body.devices[0];
+      const withCert = new BricklessDevice({
+        url,
+        ca,
+        deviceId: made.deviceId,
+        certificate: { cert: made.certificate, key: made.privateKey },
+      });
+      t.clock.advance(60_000);
+      await withCert.connect();
+      await withCert.sendEvent('switchedOn', { by: 'owner' }, new Date('2026-03-01T11:00:00Z'));
+      const events = await t.call('GET', `/v1/orgs/acme/devices/${made.deviceId}/events`);
+      assert.deepEqual(
+        events.body.items.map((e: { name: string; data: unknown; time: string }) => [e.name, e.data, e.time]),
+        [['switchedOn', { by: 'owner' }, '2026-03-01T11:00:00.000Z']],
+      );
+      await withCert.close();
+      assert.throws(() => new BricklessDevice({ url, deviceId: made.deviceId }), /exactly one credential/);
     });
 
     it('is refused with a wrong secret', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -279,6 +279,74 @@ for (const dialect of testDialects) {
         { ca, token },
       );
       assert.ok(stored.body.points.length >= 2, 'the simulated readings are stored');
+    });
+
+    it('takes a device with a CLI-issued client certificate (mosquitto_pub, no password) and a certificate batch in the simulator', async () => {
+      const mqttPort = /MQTT:\s+mqtts:\/\/localhost:(\d+)/.exec(server?.output() ?? '')?.[1] as string;
+      const caFile = join(db.dataDir, 'tls', 'ca.crt');
+      const remote = ['--server', server?.url as string, '--token', token, '--ca', caFile, '--org', 'acme'];
+      const outDir = join(db.dataDir, 'certs');
+      const issued = await bricklessJson([
+        ...remote,
+        'devices',
+        'certificate',
+        deviceId,
+        '--out-dir',
+        outDir,
+      ]);
+      assert.match(issued.credential.fingerprint, /^[0-9a-f]{64}$/);
+      assert.equal(statSync(issued.files.key).mode & 0o777, 0o600);
+      const published = await new Promise<number | null>((resolve) => {
+        const child = spawn('mosquitto_pub', [
+          ...['-h', '127.0.0.1', '-p', mqttPort, '--cafile', caFile],
+          ...['--cert', issued.files.certificate, '--key', issued.files.key, '-i', deviceId],
+          ...[
+            '-t',
+            `brickless/v1/${deviceId}/telemetry`,
+            '-q',
+            '1',
+            '-m',
+            '{"readings":[{"values":{"reading":2}}]}',
+          ],
+        ]);
+        child.on('close', resolve);
+      });
+      assert.equal(published, 0, 'connected with mutual TLS and got its PUBACK');
+      const ca2 = await brickless([...remote, 'devices', 'ca']);
+      assert.equal(ca2.stdout, readFileSync(issued.files.ca, 'utf8'));
+
+      const products = await bricklessJson([...remote, 'products', 'list']);
+      const batch = join(db.dataDir, 'sim-cert.jsonl');
+      await bricklessJson([
+        ...remote,
+        ...[
+          'devices',
+          'provision',
+          '--product',
+          products.items[0].id,
+          '--serial-prefix',
+          'CERT-',
+          '--count',
+          '5',
+        ],
+        ...['--credential', 'certificate', '--out', batch],
+      ]);
+      const stats = await bricklessJson([
+        ...remote,
+        ...[
+          'simulate',
+          '--batch',
+          batch,
+          '--url',
+          `mqtts://127.0.0.1:${mqttPort}`,
+          '--interval',
+          '300ms',
+          '--duration',
+          '1s',
+        ],
+      ]);
+      assert.equal(stats.connected, 5);
+      assert.equal(stats.failedToConnect, 0);
     });
 
     it('stops cleanly on SIGTERM and does not print a token again on the next start', async () => {

@@ -14,8 +14,10 @@ export interface DeviceOptions {
   /** `mqtts://host:8883` (or `mqtt://` on a LAN with plain MQTT enabled). */
   url: string;
   deviceId: string;
-  /** The device's own secret (`bds_…`). */
-  secret: string;
+  /** The device's own secret (`bds_…`); or else `certificate`. */
+  secret?: string;
+  /** A client certificate from the organisation's device CA and its key, PEM (mutual TLS). */
+  certificate?: { cert: string | Buffer; key: string | Buffer };
   /** CA certificate(s) to trust, PEM: the server's `data/tls/ca.crt`. */
   ca?: string | Buffer;
   /** Readings kept while offline; beyond it the oldest are dropped and counted. */
@@ -69,6 +71,8 @@ export class BricklessDevice extends EventEmitter<Events> {
 
   constructor(options: DeviceOptions) {
     super();
+    if (!options.secret === !options.certificate)
+      throw new Error('give the device exactly one credential: secret or certificate');
     this.#options = options;
     this.#backoff = new Backoff(options.backoff);
     this.#settings = options.settingsFile ? new SettingsFile(options.settingsFile) : null;
@@ -112,7 +116,10 @@ export class BricklessDevice extends EventEmitter<Events> {
     const client = mqtt.connect(url, {
       clientId: deviceId,
       username: deviceId,
-      password: this.#options.secret,
+      ...(this.#options.secret ? { password: this.#options.secret } : {}),
+      ...(this.#options.certificate
+        ? { cert: this.#options.certificate.cert, key: this.#options.certificate.key }
+        : {}),
       ...(this.#options.ca ? { ca: this.#options.ca } : {}),
       protocolVersion: 4,
       clean: true,
@@ -217,6 +224,21 @@ export class BricklessDevice extends EventEmitter<Events> {
     } catch {
       // not acknowledged: the readings stay buffered for the next connection
     }
+  }
+
+  /**
+   * Sends an event the product's capability model declares (a button press, a tamper alarm).
+   * Events are not buffered: an event that cannot be delivered now rejects, and the caller decides.
+   */
+  async sendEvent(name: string, data?: unknown, time: Date = new Date()): Promise<void> {
+    if (!this.#client?.connected) throw new Error('not connected');
+    await this.#client.publishAsync(
+      deviceTopic(this.#options.deviceId, 'events'),
+      JSON.stringify({
+        events: [{ name, time: time.toISOString(), ...(data === undefined ? {} : { data }) }],
+      }),
+      { qos: 1 },
+    );
   }
 
   async reportState(state: Record<string, unknown>): Promise<void> {

@@ -30,13 +30,31 @@ export interface CommandSpec {
   description?: string;
 }
 
+export const eventSeverities = ['info', 'warning', 'critical'] as const;
+export type EventSeverity = (typeof eventSeverities)[number];
+
+/** Something that happened on the device (a button press, a tamper alarm), as opposed to a measurement. */
+export interface EventSpec {
+  /** Schema of the event's `data`; an event without it carries no data. */
+  data?: JsonSchema;
+  /** How much the event matters; `info` when not given. */
+  severity?: EventSeverity;
+  description?: string;
+}
+
 export interface CapabilityModel {
   telemetry: Record<string, TelemetryField>;
   state: Record<string, StateProperty>;
   commands: Record<string, CommandSpec>;
+  events: Record<string, EventSpec>;
 }
 
 /** Names of fields, properties and commands: they become topic segments and entity ids. */
 export const CAPABILITY_NAME_PATTERN = '^[a-zA-Z][a-zA-Z0-9_]{0,63}$';
 
-export const emptyCapabilityModel = (): CapabilityModel => ({ telemetry: {}, state: {}, commands: {} });
+export const emptyCapabilityModel = (): CapabilityModel => ({
+  telemetry: {},
+  state: {},
+  commands: {},
+  events: {},
+});

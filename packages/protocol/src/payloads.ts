@@ -53,6 +53,52 @@ export const telemetryBatchSchema: JsonSchema = {
   },
 };
 
+/** One event: a name the product's capability model declares, a time, and its data. */
+export interface DeviceEvent {
+  name: string;
+  /** RFC 3339 time or milliseconds since the epoch; the server's receive time when absent. */
+  time?: string | number;
+  data?: unknown;
+}
+
+/** `events`: a batch of events, oldest first. */
+export interface EventBatch {
+  id?: string;
+  events: DeviceEvent[];
+}
+
+export const MAX_EVENTS_PER_BATCH = 100;
+
+export const eventBatchSchema: JsonSchema = {
+  $id: 'urn:brickless:protocol:event-batch',
+  type: 'object',
+  additionalProperties: false,
+  required: ['events'],
+  properties: {
+    id: { type: 'string', maxLength: 64 },
+    events: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_EVENTS_PER_BATCH,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_]{0,63}$' },
+          time: {
+            oneOf: [
+              { type: 'string', format: 'date-time' },
+              { type: 'integer', minimum: 0 },
+            ],
+          },
+          data: {},
+        },
+      },
+    },
+  },
+};
+
 /** The one reply shape for every request/response and error over MQTT. */
 export type Reply<T = unknown> =
   | { status: 'ok'; id?: string; data?: T }

@@ -6,6 +6,7 @@ import { TokenService } from './access/tokens.js';
 import { AuditLog } from './audit/service.js';
 import { type Clock, systemClock } from './clock.js';
 import { CommandService } from './commands/service.js';
+import { EventService } from './events/service.js';
 import { BrandService } from './fleet/brands.js';
 import { DeviceService } from './fleet/devices.js';
 import { OrganizationService } from './fleet/organizations.js';
@@ -15,6 +16,8 @@ import { DeviceCredentialService } from './gateway/credentials.js';
 import { MqttGateway } from './gateway/mqtt.js';
 import { Metrics } from './http/metrics.js';
 import { buildHttp } from './http/server.js';
+import { DeviceCaService } from './pki/device-ca.js';
+import type { SecretBox } from './secrets/master-key.js';
 import type { Services } from './services.js';
 import { openStore, type Store } from './store/db.js';
 import { assertSchemaKnown, type MigrationReport, migrateToLatest } from './store/migrate.js';
@@ -25,6 +28,8 @@ import { VERSION } from './version.js';
 export interface AppOptions {
   /** SQLite file path or postgres:// URL. */
   database: string;
+  /** Seals the secrets kept in the database (device CA keys): `loadMasterKey(config.secrets.masterKeyFile)`. */
+  secrets: SecretBox;
   clock?: Clock;
   logger?: FastifyBaseLogger | boolean;
   https?: { key: string; cert: string } | null;
@@ -51,9 +56,11 @@ export interface App {
 }
 
 /** Builds every service once and wires them together. */
-export function createServices(store: Store, clock: Clock): Services {
+export function createServices(store: Store, clock: Clock, secrets: SecretBox): Services {
   const audit = new AuditLog({ clock, dialect: store.dialect });
   const deps = { db: store.db, clock, audit };
+  const deviceCa = new DeviceCaService({ ...deps, secrets });
+  const credentials = new DeviceCredentialService({ ...deps, ca: deviceCa });
   return {
     store,
     clock,
@@ -63,9 +70,11 @@ export function createServices(store: Store, clock: Clock): Services {
     brands: new BrandService(deps),
     products: new ProductService(deps),
     devices: new DeviceService(deps),
-    credentials: new DeviceCredentialService(deps),
-    provisioning: new ProvisioningService(deps),
+    deviceCa,
+    credentials,
+    provisioning: new ProvisioningService({ ...deps, credentials }),
     telemetry: new TelemetryService(deps),
+    events: new EventService(deps),
     twins: new TwinService(deps),
     commands: new CommandService(deps),
     metrics: new Metrics(),
@@ -83,7 +92,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     await store.close();
     throw error;
   }
-  const services = createServices(store, options.clock ?? systemClock);
+  const services = createServices(store, options.clock ?? systemClock, options.secrets);
   const localNonce = options.localPrincipal ? randomBytes(32).toString('hex') : null;
   const http = await buildHttp(services, {
     logger: options.logger ?? false,
@@ -102,6 +111,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     clock: services.clock,
     credentials: services.credentials,
     telemetry: services.telemetry,
+    events: services.events,
     twins: services.twins,
     commands: services.commands,
     metrics: services.metrics,

@@ -38,6 +38,13 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    secrets: Type.Object(
+      {
+        /** AES-256 key that seals the secrets kept in the database (device CA keys); created at first use. */
+        masterKeyFile: Type.String({ minLength: 1 }),
+      },
+      { additionalProperties: false },
+    ),
     telemetry: Type.Object(
       {
         /** Readings older than this many days are deleted by the hourly retention job; 0 keeps all. */
@@ -75,6 +82,7 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MQTT_HOST: 'mqtt.host',
   BRICKLESS_MQTT_PORT: 'mqtt.port',
   BRICKLESS_MQTT_PLAIN_PORT: 'mqtt.plainPort',
+  BRICKLESS_MASTER_KEY_FILE: 'secrets.masterKeyFile',
   BRICKLESS_TELEMETRY_RETENTION_DAYS: 'telemetry.retentionDays',
   BRICKLESS_LOG_LEVEL: 'log.level',
 };
@@ -180,6 +188,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     http: { host: '0.0.0.0', port: 8443, tls: true, bodyLimit: 1024 * 1024 },
     tls: { hostnames: [] },
     mqtt: { host: '0.0.0.0', port: 8883 },
+    secrets: { masterKeyFile: join(dataDir, 'master.key') },
     telemetry: { retentionDays: 365 },
     log: { level: 'info' },
   };

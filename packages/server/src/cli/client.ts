@@ -8,6 +8,7 @@ import { type App, createApp } from '../app.js';
 import type { Config } from '../config.js';
 import { LOCAL_HEADER } from '../http/auth.js';
 import type { ProblemBody } from '../http/problem.js';
+import { loadMasterKey } from '../secrets/master-key.js';
 
 /** A failed API call, carrying the problem details the API returned. */
 export class ApiError extends Error {
@@ -57,6 +58,7 @@ export async function directClient(config: Config): Promise<ApiClient> {
   })();
   const app = await createApp({
     database: config.database,
+    secrets: loadMasterKey(config.secrets.masterKeyFile),
     bodyLimit: config.http.bodyLimit,
     lazySchemas: true,
     localPrincipal: {

@@ -1,3 +1,5 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Device } from '../fleet/devices.js';
 import type { Page } from '../store/pagination.js';
@@ -173,6 +175,83 @@ export function deviceCommands(program: Command): void {
           process.stdout.write(`device ${id}: MQTT client id and user name ${id}\n`);
           process.stdout.write(`secret (shown once, store it on the device now):\n${issued.secret}\n`);
         });
+      }),
+    );
+
+  devices
+    .command('certificate <deviceId>')
+    .description(
+      'issue the device an X.509 client certificate from the organisation device CA (mutual TLS); the old credential stops working',
+    )
+    .option('--csr <file>', "the device's PKCS#10 request (PEM): its key never leaves the device")
+    .requiredOption(
+      '--out-dir <dir>',
+      'writes <deviceId>.crt, device-ca.crt and, without --csr, <deviceId>.key (0600)',
+    )
+    .action(async (id: string, opts: { csr?: string; outDir: string }, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const csr = opts.csr ? readFileSync(opts.csr, 'utf8') : undefined;
+        const issued = await ctx.client.request<{
+          certificate: string;
+          privateKey?: string;
+          caCertificate: string;
+          credential: { id: string; fingerprint: string };
+        }>('POST', `/v1/orgs/${enc(org)}/devices/${enc(id)}/credentials`, {
+          kind: 'certificate',
+          ...(csr ? { csr } : {}),
+        });
+        mkdirSync(opts.outDir, { recursive: true });
+        const files = { certificate: join(opts.outDir, `${id}.crt`), ca: join(opts.outDir, 'device-ca.crt') };
+        writeFileSync(files.certificate, issued.certificate);
+        writeFileSync(files.ca, issued.caCertificate);
+        const keyFile = issued.privateKey ? join(opts.outDir, `${id}.key`) : null;
+        if (keyFile && issued.privateKey) writeFileSync(keyFile, issued.privateKey, { mode: 0o600 });
+        emit(ctx, { credential: issued.credential, files: { ...files, key: keyFile } }, () => {
+          process.stdout.write(`device ${id}: certificate ${files.certificate}\n`);
+          if (keyFile) process.stdout.write(`private key (mode 0600, move it to the device): ${keyFile}\n`);
+          process.stdout.write(`fingerprint (SHA-256): ${issued.credential.fingerprint}\n`);
+          process.stdout.write(`connect with client id ${id} and this certificate; no password\n`);
+        });
+      }),
+    );
+
+  devices
+    .command('ca')
+    .description("print the organisation's device CA certificate (PEM)")
+    .action(async (_opts: unknown, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const ca = await ctx.client.request<{ certificate: string; fingerprint: string }>(
+          'GET',
+          `/v1/orgs/${enc(org)}/device-ca`,
+        );
+        emit(ctx, ca, () => process.stdout.write(ca.certificate));
+      }),
+    );
+
+  devices
+    .command('events <deviceId>')
+    .description("a device's events, newest first")
+    .option('--name <name>', 'only this event')
+    .option('--severity <severity>', 'info, warning or critical')
+    .option('--limit <n>', 'how many', '50')
+    .action(async (id: string, opts: { name?: string; severity?: string; limit: string }, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const query = new URLSearchParams({ limit: opts.limit });
+        if (opts.name) query.set('name', opts.name);
+        if (opts.severity) query.set('severity', opts.severity);
+        const page = await ctx.client.request<{
+          items: { time: string; name: string; severity: string; data: unknown }[];
+          nextCursor: string | null;
+        }>('GET', `/v1/orgs/${enc(org)}/devices/${enc(id)}/events?${query}`);
+        emitPage(ctx, page, [
+          ['time', (e) => e.time],
+          ['event', (e) => e.name],
+          ['severity', (e) => e.severity],
+          ['data', (e) => JSON.stringify(e.data)],
+        ]);
       }),
     );
 

@@ -19,6 +19,7 @@ interface ProvisionOpts {
   firmware?: string;
   tag?: string[];
   force?: boolean;
+  credential: 'secret' | 'factory' | 'certificate';
 }
 
 /** The serials to provision: from a file (one a line), or a prefix and a running number. */
@@ -48,10 +49,13 @@ export function provisionCommand(devices: Command): void {
   devices
     .command('provision')
     .description(
-      'register devices for the factory line, each with its own secret, written to a JSONL file (mode 0600)',
+      'register devices for the factory line, each with its own credential, written to a JSONL file (mode 0600)',
     )
     .requiredOption('--product <productId>', 'their product')
-    .requiredOption('--out <file>', 'JSONL output: one {deviceId, serial, secret} a line')
+    .requiredOption(
+      '--out <file>',
+      'JSONL output: one {deviceId, serial, secret | factorySecret | certificate + privateKey} a line',
+    )
     .option('--count <n>', 'how many (with --serial-prefix)')
     .option('--serial-prefix <prefix>', 'serials are the prefix and a running number')
     .option('--first <n>', 'first running number', '1')
@@ -59,9 +63,16 @@ export function provisionCommand(devices: Command): void {
     .option('--brand <brandId>', 'brand (default: the product’s only brand)')
     .option('--firmware <version>', 'firmware version they ship with')
     .option('--tag <tag>', 'a tag for all of them (repeat for several)', collect)
+    .option(
+      '--credential <kind>',
+      'secret: an operational secret; factory: a one-time secret the device claims its credential with; certificate: a client certificate and key',
+      'secret',
+    )
     .option('--force', 'overwrite --out if it exists')
     .action(async (opts: ProvisionOpts, command: Command) =>
       withClient(command, async (ctx) => {
+        if (!['secret', 'factory', 'certificate'].includes(opts.credential))
+          throw new DomainError('validation-failed', '--credential is secret, factory or certificate');
         const serials = serialsFrom(opts);
         if (existsSync(opts.out) && !opts.force)
           throw new DomainError('conflict', `${opts.out} exists; pass --force to overwrite`);
@@ -85,6 +96,7 @@ export function provisionCommand(devices: Command): void {
               {
                 productId: opts.product,
                 serials: serials.slice(i, i + BATCH),
+                credential: opts.credential,
                 ...(opts.brand ? { brandId: opts.brand } : {}),
                 ...(opts.firmware ? { firmwareVersion: opts.firmware } : {}),
                 ...(opts.tag ? { tags: opts.tag } : {}),
@@ -103,7 +115,7 @@ export function provisionCommand(devices: Command): void {
         }
         emit(ctx, { provisioned: written, out: opts.out }, () =>
           process.stdout.write(
-            `provisioned ${written} devices; their secrets are in ${opts.out} (mode 0600)\n`,
+            `provisioned ${written} devices; their ${opts.credential === 'certificate' ? 'certificates and keys' : opts.credential === 'factory' ? 'factory secrets' : 'secrets'} are in ${opts.out} (mode 0600)\n`,
           ),
         );
       }),

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { bootstrapFirstAdmin } from '../access/bootstrap.js';
 import { createApp } from '../app.js';
+import { loadMasterKey } from '../secrets/master-key.js';
 import { ensureTls } from '../tls/certs.js';
 import { VERSION } from '../version.js';
 import { configFrom, globalOptions } from './context.js';
@@ -36,6 +37,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
   const tls = config.http.tls ? material : null;
   const app = await createApp({
     database: config.database,
+    secrets: loadMasterKey(config.secrets.masterKeyFile),
     logger,
     bodyLimit: config.http.bodyLimit,
     https: tls ? { key: tls.key, cert: tls.cert } : null,
@@ -58,6 +60,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     await app.close();
     throw error;
   }
+  app.gateway.attachWebSocket(app.http.server);
   const stopRetention = app.services.telemetry.startRetention(
     config.telemetry.retentionDays,
     3_600_000,
@@ -75,7 +78,9 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     `  OpenAPI:  ${base}/openapi.json`,
     `  Health:   ${base}/healthz  ${base}/readyz`,
     `  Metrics:  ${base}/metrics`,
-    `  MQTT:     mqtts://${host}:${mqtt.tlsPort}  (devices: client id = user name = device id, password = device secret)`,
+    `  MQTT:     mqtts://${host}:${mqtt.tlsPort}  (devices: client id = user name = device id, password = device secret, or a client certificate)`,
+    `  MQTT/WS:  ${tls ? 'wss' : 'ws'}://${host}:${port}/mqtt`,
+    `  Devices:  ${base}/device/v1  (device HTTP API)`,
   ];
   if (mqtt.plainPort !== undefined)
     lines.push(`  MQTT:     mqtt://${host}:${mqtt.plainPort}  (plain, no TLS: for a closed LAN only)`);

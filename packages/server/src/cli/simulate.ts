@@ -18,8 +18,10 @@ interface SimulateOpts {
 
 interface BatchLine {
   deviceId: string;
-  secret: string;
   productId: string;
+  secret?: string;
+  certificate?: string;
+  privateKey?: string;
 }
 
 /** A plausible random value for a telemetry field, inside its schema's bounds. */
@@ -53,6 +55,12 @@ export function simulateCommand(program: Command): void {
           .map((l) => JSON.parse(l) as BatchLine)
           .slice(0, opts.devices ? Number(opts.devices) : undefined);
         if (lines.length === 0) throw new DomainError('validation-failed', `${opts.batch} holds no devices`);
+        const unusable = lines.findIndex((l) => !l.secret && !(l.certificate && l.privateKey));
+        if (unusable >= 0)
+          throw new DomainError(
+            'validation-failed',
+            `${opts.batch} line ${unusable + 1}: no secret or certificate and key (factory lines must claim first)`,
+          );
         const org = await resolveOrg(ctx);
         const models = new Map<string, CapabilityModel>();
         for (const productId of new Set(lines.map((l) => l.productId))) {
@@ -96,7 +104,9 @@ export function simulateCommand(program: Command): void {
             url: opts.url,
             ca,
             deviceId: line.deviceId,
-            secret: line.secret,
+            ...(line.certificate && line.privateKey
+              ? { certificate: { cert: line.certificate, key: line.privateKey } }
+              : { secret: line.secret as string }),
           });
           for (const name of Object.keys(model.commands)) {
             device.onCommand(name, () => {

@@ -17,7 +17,8 @@ export function validateCapabilities(model: CapabilityModel): void {
   const count =
     Object.keys(model.telemetry).length +
     Object.keys(model.state).length +
-    Object.keys(model.commands).length;
+    Object.keys(model.commands).length +
+    Object.keys(model.events ?? {}).length;
   if (count > MAX_ENTRIES)
     fields.push({ field: '/capabilities', message: `at most ${MAX_ENTRIES} entries in all` });
   const namePattern = new RegExp(CAPABILITY_NAME_PATTERN);
@@ -53,6 +54,8 @@ export function validateCapabilities(model: CapabilityModel): void {
     if (command.params) check(`/capabilities/commands/${name}/params`, command.params);
     if (command.result) check(`/capabilities/commands/${name}/result`, command.result);
   }
+  for (const [name, event] of Object.entries(model.events ?? {}))
+    if (event.data) check(`/capabilities/events/${name}/data`, event.data);
   if (fields.length > 0) {
     throw new DomainError(
       'validation-failed',

@@ -91,7 +91,7 @@ for (const dialect of testDialects) {
       assert.equal(res.status, 201);
       assert.equal(res.body.warnings[0].code, 'support-period-short');
       assert.match(res.body.warnings[0].message, /29 months/);
-      assert.deepEqual(res.body.capabilities, { telemetry: {}, state: {}, commands: {} });
+      assert.deepEqual(res.body.capabilities, { telemetry: {}, state: {}, commands: {}, events: {} });
       const fixed = await t.call('PATCH', `/v1/orgs/acme/products/${res.body.id}`, {
         token: org.token,
         body: { supportEnds: '2031-01-01' },

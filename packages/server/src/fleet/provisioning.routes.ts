@@ -14,7 +14,8 @@ export function provisioningRoutes(
     {
       schema: {
         tags: ['devices'],
-        summary: 'Register a batch of devices with a unique secret each, in one transaction (factory line)',
+        summary:
+          'Register a batch of devices with a unique credential each, in one transaction (factory line)',
         params: Type.Object({ org: Type.String({ maxLength: 100 }) }),
         body: Type.Object(
           {
@@ -25,13 +26,26 @@ export function provisioningRoutes(
             ),
             tags: Type.Optional(Type.Array(Tag, { maxItems: 32 })),
             serials: Type.Array(Serial, { minItems: 1, maxItems: MAX_PROVISION_BATCH }),
+            credential: Type.Optional(
+              Type.Union([Type.Literal('secret'), Type.Literal('factory'), Type.Literal('certificate')], {
+                description:
+                  'secret (default); factory: a one-time secret the device exchanges for its credential (claim); certificate: a client certificate and key',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
         response: {
           201: Type.Object({
             devices: Type.Array(
-              Type.Object({ deviceId: Type.String(), serial: Type.String(), secret: Type.String() }),
+              Type.Object({
+                deviceId: Type.String(),
+                serial: Type.String(),
+                secret: Type.Optional(Type.String()),
+                factorySecret: Type.Optional(Type.String()),
+                certificate: Type.Optional(Type.String()),
+                privateKey: Type.Optional(Type.String()),
+              }),
             ),
           }),
           ...problemResponses,

@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
-import { conflict, DomainError } from '../errors.js';
+import { conflict, DomainError, invalid } from '../errors.js';
+import type { DeviceCredentialService } from '../gateway/credentials.js';
 import { newId } from '../ids.js';
 import { isUniqueViolation } from '../store/db.js';
 import type { Database } from '../store/schema.js';
@@ -14,13 +14,23 @@ export interface ProvisionRequest {
   firmwareVersion?: string | null;
   tags?: string[];
   serials: string[];
+  /**
+   * What each device gets: an operational secret (default), a one-time factory secret to claim
+   * its operational credential with, or a client certificate and key from the organisation CA.
+   */
+  credential?: 'secret' | 'factory' | 'certificate';
 }
 
 export interface ProvisionedDevice {
   deviceId: string;
   serial: string;
   /** The device's own secret: written to the device on the factory line, shown only here. */
-  secret: string;
+  secret?: string;
+  /** One-time secret for `POST /device/v1/claim` (credential `factory`). */
+  factorySecret?: string;
+  /** Client certificate and PKCS#8 key (credential `certificate`). */
+  certificate?: string;
+  privateKey?: string;
 }
 
 export const MAX_PROVISION_BATCH = 1000;
@@ -34,7 +44,15 @@ export class ProvisioningService {
   readonly #clock: Clock;
   readonly #audit: AuditLog;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
+  readonly #credentials: DeviceCredentialService;
+
+  constructor(deps: {
+    db: Kysely<Database>;
+    clock: Clock;
+    audit: AuditLog;
+    credentials: DeviceCredentialService;
+  }) {
+    this.#credentials = deps.credentials;
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -50,6 +68,29 @@ export class ProvisioningService {
     const now = this.#clock.now();
     const at = now.toISOString();
     const tags = [...new Set(request.tags ?? [])].sort();
+    const kind = request.credential ?? 'secret';
+    const known = await this.#db
+      .selectFrom('products')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('id', '=', request.productId)
+      .executeTakeFirst();
+    if (!known) throw invalid('/productId', 'no such product in this organisation');
+    // Credentials are made before the transaction: signing a thousand certificates takes a while.
+    const out: ProvisionedDevice[] = [];
+    const credentialRows: Database['device_credentials'][] = [];
+    for (const serial of serials) {
+      const deviceId = newId('dev', now);
+      const { row, issued } = await this.#credentials.prepare(actor, orgId, deviceId, { kind });
+      credentialRows.push(row);
+      out.push({
+        deviceId,
+        serial,
+        ...(kind === 'secret' ? { secret: issued.secret } : {}),
+        ...(kind === 'factory' ? { factorySecret: issued.secret } : {}),
+        ...(kind === 'certificate' ? { certificate: issued.certificate, privateKey: issued.privateKey } : {}),
+      });
+    }
     try {
       return await inTransaction(this.#db, async (trx) => {
         const product = await trx
@@ -85,11 +126,6 @@ export class ProvisioningService {
             [{ field: '/brandId', message: 'the product is not sold under this brand' }],
           );
         }
-        const out: ProvisionedDevice[] = serials.map((serial) => ({
-          deviceId: newId('dev', now),
-          serial,
-          secret: `bds_${randomBytes(32).toString('base64url')}`,
-        }));
         for (let i = 0; i < out.length; i += 200) {
           const chunk = out.slice(i, i + 200);
           await trx
@@ -114,17 +150,7 @@ export class ProvisioningService {
             .execute();
           await trx
             .insertInto('device_credentials')
-            .values(
-              chunk.map((d) => ({
-                id: newId('crd', now),
-                org_id: orgId,
-                device_id: d.deviceId,
-                kind: 'secret',
-                secret_hash: createHash('sha256').update(d.secret).digest('hex'),
-                created_at: at,
-                revoked_at: null,
-              })),
-            )
+            .values(credentialRows.slice(i, i + 200))
             .execute();
           if (tags.length > 0) {
             await trx
@@ -140,6 +166,7 @@ export class ProvisioningService {
           targetId: product.id,
           details: {
             count: out.length,
+            credential: kind,
             brandId,
             tags,
             devices: out.map((d) => ({ id: d.deviceId, serial: d.serial })),

@@ -1,11 +1,15 @@
-import { type AddressInfo, createServer as createTcpServer, type Server } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { deviceTopic, isUpstream, parseTopic, type Reply } from '@brickless/protocol';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Clock } from '../clock.js';
 import { CommandResultRejected, type CommandService } from '../commands/service.js';
+import { EventRejected, type EventService } from '../events/service.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Database } from '../store/schema.js';
 import { TelemetryRejected, type TelemetryService } from '../telemetry/service.js';
@@ -44,6 +48,7 @@ export interface GatewayDeps {
   clock: Clock;
   credentials: DeviceCredentialService;
   telemetry: TelemetryService;
+  events: EventService;
   twins: TwinService;
   commands: CommandService;
   metrics: Metrics;
@@ -66,6 +71,7 @@ export class MqttGateway {
   readonly #connected = new Map<string, Client>();
   #expiryTimer: NodeJS.Timeout | null = null;
   #broker: Aedes | null = null;
+  #webSockets: WebSocketServer | null = null;
 
   constructor(deps: GatewayDeps, limits: Partial<GatewayLimits> = {}) {
     this.#deps = deps;
@@ -166,7 +172,16 @@ export class MqttGateway {
     const result: { tlsPort?: number; plainPort?: number } = {};
     if (options.tls) {
       const server = createTlsServer(
-        { key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' },
+        {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          minVersion: 'TLSv1.2',
+          // Devices may authenticate with a client certificate; the chain is checked against the
+          // device's organisation CA after the handshake (#authenticateCertificate), since one
+          // listener serves every organisation. A device without a certificate still connects.
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
         broker.handle,
       );
       result.tlsPort = await this.#listen(server, options.tls.port, options.tls.host);
@@ -189,9 +204,38 @@ export class MqttGateway {
     });
   }
 
+  /**
+   * MQTT over secure WebSocket on the HTTP server's port, at `/mqtt` (docs/protocol.md,
+   * "Transport"): for devices and browsers behind proxies that pass only HTTPS. The same
+   * authentication, ACL and limits apply; a client certificate on the HTTPS handshake counts too.
+   */
+  attachWebSocket(server: HttpServer, path = '/mqtt'): void {
+    const wss = new WebSocketServer({
+      noServer: true,
+      // A frame holds one MQTT packet; a little over the largest payload leaves room for the topic.
+      maxPayload: this.#limits.maxPayloadBytes + 64 * 1024,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== path) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const stream = createWebSocketStream(ws);
+        stream.on('error', () => ws.terminate());
+        this.broker.handle(stream, req);
+      });
+    });
+    this.#webSockets = wss;
+  }
+
   #preConnect(client: Client, done: (error: Error | null, ok: boolean) => void): void {
+    const req = (client as Client & { req?: IncomingMessage }).req;
     const address =
-      client.conn && 'remoteAddress' in client.conn ? String(client.conn.remoteAddress) : 'unknown';
+      client.conn && 'remoteAddress' in client.conn && client.conn.remoteAddress
+        ? String(client.conn.remoteAddress)
+        : (req?.socket.remoteAddress ?? 'unknown');
     if (!this.#connectsByAddress.take(address)) {
       this.#securityEvent('connect-rate-limited', client.id, { address });
       done(Object.assign(new Error('too many connection attempts'), { returnCode: 3 }), false);
@@ -205,6 +249,8 @@ export class MqttGateway {
     username: string | undefined,
     password: Buffer | undefined,
   ): Promise<boolean> {
+    const certificate = peerCertificate(client);
+    if (certificate) return this.#authenticateCertificate(client, certificate, username);
     // The client id must be the device id and the user name (docs/protocol.md, "Connecting").
     if (!username || client.id !== username || !password) {
       this.#authFailed(
@@ -220,6 +266,36 @@ export class MqttGateway {
     const identity = await this.#deps.credentials.verifySecret(username, password.toString('utf8'));
     if (!identity) {
       this.#authFailed(client, 'unknown device, wrong or revoked credential, or device not active');
+      return false;
+    }
+    client.brickless = identity;
+    return true;
+  }
+
+  /**
+   * Mutual TLS: the handshake proved the device holds the certificate's key; the registry decides
+   * whether the certificate is the device's live credential. The client id must be the device id
+   * the certificate binds; a user name, when given, too. No password is needed.
+   */
+  async #authenticateCertificate(
+    client: DeviceClient,
+    certificate: X509Certificate,
+    username: string | undefined,
+  ): Promise<boolean> {
+    if (!this.#connectsByDevice.take(client.id)) {
+      this.#securityEvent('connect-rate-limited', client.id, {});
+      return false;
+    }
+    const identity = await this.#deps.credentials.verifyCertificate(certificate);
+    if (!identity) {
+      this.#authFailed(client, 'client certificate is not a live credential of an active device');
+      return false;
+    }
+    if (client.id !== identity.deviceId || (username && username !== identity.deviceId)) {
+      this.#authFailed(
+        client,
+        `client id must be the device id the certificate binds (${identity.deviceId})`,
+      );
       return false;
     }
     client.brickless = identity;
@@ -283,6 +359,19 @@ export class MqttGateway {
         await this.#deps.commands.complete(identity.deviceId, parseJson(packet.payload as Buffer));
       } catch (error) {
         if (error instanceof CommandResultRejected) {
+          this.#refuse(identity, packet, error.code, error.message);
+          return;
+        }
+        throw error;
+      }
+    }
+    if (parsed.channel === 'events') {
+      try {
+        const body = parseJson(packet.payload as Buffer);
+        if (!body) throw new EventRejected('malformed-payload', 'payload is not a JSON object');
+        await this.#deps.events.ingest(identity, body);
+      } catch (error) {
+        if (error instanceof EventRejected) {
           this.#refuse(identity, packet, error.code, error.message);
           return;
         }
@@ -405,6 +494,8 @@ export class MqttGateway {
     if (this.#expiryTimer) clearInterval(this.#expiryTimer);
     await Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const client of this.#connected.values()) client.close();
+    for (const ws of this.#webSockets?.clients ?? []) ws.terminate();
+    this.#webSockets?.close();
     await new Promise<void>((resolve) => (this.#broker ? this.#broker.close(() => resolve()) : resolve()));
     await this.#deps.telemetry.drain();
   }
@@ -417,4 +508,14 @@ function parseJson(payload: Buffer): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+/** The client certificate the device presented, over MQTT/TLS or secure WebSocket, if any. */
+export function peerCertificate(client: Client): X509Certificate | null {
+  const req = (client as Client & { req?: { socket?: unknown } }).req;
+  const socket =
+    client.conn instanceof TLSSocket ? client.conn : req?.socket instanceof TLSSocket ? req.socket : null;
+  if (!socket) return null;
+  // getPeerX509Certificate is undefined when the peer sent none.
+  return socket.getPeerX509Certificate() ?? null;
 }

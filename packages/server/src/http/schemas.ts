@@ -118,6 +118,25 @@ export const CapabilityModel = Type.Object(
         capabilityName,
       ),
     ),
+    events: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object(
+          {
+            data: Type.Optional(JsonSchemaObject),
+            severity: Type.Optional(
+              Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
+            ),
+            description: Type.Optional(Type.String({ maxLength: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
+        capabilityName,
+      ),
+    ),
   },
-  { additionalProperties: false, description: 'what devices of the product measure, hold and accept' },
+  {
+    additionalProperties: false,
+    description: 'what devices of the product measure, hold, accept and report',
+  },
 );

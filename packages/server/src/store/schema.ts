@@ -103,8 +103,31 @@ export interface DeviceCredentialsTable {
   device_id: string;
   kind: string;
   secret_hash: string | null;
+  fingerprint: string | null;
+  not_after: string | null;
   created_at: string;
   revoked_at: string | null;
+}
+
+export interface DeviceCasTable {
+  id: string;
+  org_id: string;
+  cert_pem: string;
+  key_sealed: string;
+  fingerprint: string;
+  not_after: string;
+  created_at: string;
+}
+
+export interface DeviceEventsTable {
+  id: string;
+  org_id: string;
+  device_id: string;
+  name: string;
+  severity: string;
+  time: string;
+  data: string;
+  received_at: string;
 }
 
 export interface TelemetryTable {
@@ -157,6 +180,8 @@ export interface Database {
   telemetry: TelemetryTable;
   device_twins: DeviceTwinsTable;
   commands: CommandsTable;
+  device_cas: DeviceCasTable;
+  device_events: DeviceEventsTable;
 }
 
 // Generated is re-exported for tables that later gain serial columns.

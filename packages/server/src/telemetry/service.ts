@@ -120,13 +120,15 @@ export class TelemetryService {
    * Validates a telemetry message and stores it; resolves after its batch committed. Throws
    * TelemetryRejected, storing nothing of the message, when any part of it is invalid.
    */
-  async ingest(source: IngestSource, payload: Buffer): Promise<number> {
+  async ingest(source: IngestSource, payload: Buffer | object): Promise<number> {
     let batch: TelemetryBatch;
-    try {
-      batch = JSON.parse(payload.toString('utf8')) as TelemetryBatch;
-    } catch {
-      throw new TelemetryRejected('malformed-payload', 'payload is not JSON');
-    }
+    if (Buffer.isBuffer(payload)) {
+      try {
+        batch = JSON.parse(payload.toString('utf8')) as TelemetryBatch;
+      } catch {
+        throw new TelemetryRejected('malformed-payload', 'payload is not JSON');
+      }
+    } else batch = payload as TelemetryBatch; // already parsed (device HTTP API)
     if (!this.#validateBatch(batch)) {
       const e = this.#validateBatch.errors?.[0];
       throw new TelemetryRejected(

@@ -1,8 +1,10 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type App, createApp } from '../app.js';
 import { ManualClock } from '../clock.js';
+import { SecretBox } from '../secrets/master-key.js';
 import type { Dialect } from '../store/db.js';
 import { freshDatabase, type TestDatabase } from '../store/test-helper.js';
+import { ensureTls } from '../tls/certs.js';
 
 export interface TestApp {
   app: App;
@@ -30,13 +32,16 @@ export interface Response {
 /** The real app on a fresh database of the dialect, driven over in-process HTTP (Fastify inject). */
 export async function testApp(
   dialect: Dialect,
-  options: { clock?: ManualClock; bodyLimit?: number } = {},
+  options: { clock?: ManualClock; bodyLimit?: number; https?: boolean } = {},
 ): Promise<TestApp> {
   const database = await freshDatabase(dialect);
+  const tls = options.https ? await ensureTls({ dataDir: database.dataDir, hostnames: [] }) : null;
   const clock = options.clock ?? new ManualClock('2026-03-01T12:00:00.000Z');
   const app = await createApp({
     database: database.url,
+    secrets: SecretBox.random(),
     clock,
+    ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
   });
   const { token: rootToken } = await app.services.tokens.create('test', {
@@ -102,5 +107,12 @@ export const plugCapabilities = {
   commands: {
     reboot: { description: 'restart the device' },
     blink: { params: { type: 'object', properties: { times: { type: 'integer' } } } },
+  },
+  events: {
+    buttonPressed: { description: 'the button was pressed' },
+    overheated: {
+      severity: 'critical',
+      data: { type: 'object', required: ['celsius'], properties: { celsius: { type: 'number' } } },
+    },
   },
 };
