@@ -110,6 +110,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     db: store.db,
     clock: services.clock,
     credentials: services.credentials,
+    tokens: services.tokens,
     telemetry: services.telemetry,
     events: services.events,
     twins: services.twins,

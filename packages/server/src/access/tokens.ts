@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import { PLATFORM_CHAIN } from '../audit/service.js';
@@ -43,12 +44,13 @@ const LAST_USED_GRANULARITY_MS = 60_000;
  * API tokens: random, shown once, stored as SHA-256 (the tokens carry 256 bits of entropy, so a
  * slow password hash adds nothing), each bound to one organisation and one role.
  */
-export class TokenService {
+export class TokenService extends EventEmitter<{ revoked: [tokenId: string] }> {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
 
   constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
+    super();
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -152,7 +154,7 @@ export class TokenService {
   }
 
   async revoke(actor: string, orgId: string | null, id: string): Promise<ApiToken> {
-    return inTransaction(this.#db, async (trx) => {
+    const token = await inTransaction(this.#db, async (trx) => {
       let q = trx.selectFrom('api_tokens').selectAll().where('id', '=', id);
       q = orgId === null ? q.where('org_id', 'is', null) : q.where('org_id', '=', orgId);
       const row = await q.executeTakeFirst();
@@ -169,6 +171,9 @@ export class TokenService {
       });
       return toToken({ ...row, revoked_at: revokedAt });
     });
+    // Live sessions opened with the token (MQTT integrations) end at once.
+    this.emit('revoked', id);
+    return token;
   }
 }
 

@@ -1,15 +1,12 @@
 import type { Reply } from '@brickless/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { CommandResultRejected } from '../commands/service.js';
 import { DomainError } from '../errors.js';
-import { EventRejected } from '../events/service.js';
 import type { DeviceIdentity } from '../gateway/credentials.js';
 import { RateLimiter } from '../gateway/rate-limit.js';
 import { CredentialRequestBody, IssuedCredential, toCredentialRequest } from '../gateway/routes.js';
+import { MessageRefused, UpstreamHandler } from '../gateway/upstream.js';
 import type { Services } from '../services.js';
-import { TelemetryRejected } from '../telemetry/service.js';
-import { StateRejected } from '../twin/service.js';
 import { DeviceAuthError, DeviceAuthenticator } from './auth.js';
 
 declare module 'fastify' {
@@ -39,8 +36,6 @@ const ErrorReply = Type.Object({
 const errors = { 400: ErrorReply, 401: ErrorReply, 409: ErrorReply, 413: ErrorReply, 429: ErrorReply };
 const Json = Type.Object({}, { additionalProperties: true });
 
-const rejections = [TelemetryRejected, EventRejected, StateRejected, CommandResultRejected];
-
 /** The HTTP status and Reply for an error in a device request. */
 function toReply(error: unknown, request: FastifyRequest): { status: number; body: Reply } {
   const body = request.body as { id?: unknown } | undefined;
@@ -51,15 +46,14 @@ function toReply(error: unknown, request: FastifyRequest): { status: number; bod
   });
   if (error instanceof DeviceAuthError)
     return reply(error.code === 'rate-limited' ? 429 : 401, error.code, error.message);
-  for (const kind of rejections)
-    if (error instanceof kind) {
-      const code = (error as { code: string }).code;
-      return reply(
-        code === 'payload-too-large' ? 413 : code === 'command-closed' ? 409 : 400,
-        code,
-        error.message,
-      );
-    }
+  if (error instanceof MessageRefused) {
+    const { code } = error;
+    return reply(
+      code === 'payload-too-large' ? 413 : code === 'command-closed' ? 409 : 400,
+      code,
+      error.message,
+    );
+  }
   if (error instanceof DomainError) return reply(error.status, error.code, error.message);
   const fastify = error as { statusCode?: number; validation?: unknown; message?: string };
   if (fastify.validation) return reply(400, 'invalid-payload', fastify.message ?? 'invalid request');
@@ -77,7 +71,8 @@ function toReply(error: unknown, request: FastifyRequest): { status: number; bod
  * devices that cannot keep a connection open. Every answer is the protocol's Reply shape.
  */
 export function deviceApiRoutes(app: FastifyInstance, services: Services): void {
-  const { credentials, telemetry, events, twins, commands, metrics, clock, store } = services;
+  const { credentials, twins, commands, metrics, clock, store } = services;
+  const upstream = new UpstreamHandler(services);
   const messages = new RateLimiter({ rate: 200, burst: 1000, now: () => clock.now().getTime() });
   const lastSeen = new Map<string, number>();
   const auth = new DeviceAuthenticator({
@@ -192,9 +187,8 @@ export function deviceApiRoutes(app: FastifyInstance, services: Services): void 
       },
     },
     async (request) => {
-      const stored = await telemetry.ingest(device(request), request.body);
-      metrics.telemetryReadings.inc(stored);
-      return ok({ stored }, request.body.id);
+      const result = await upstream.handle(device(request), 'telemetry', request.body);
+      return ok({ stored: result.channel === 'telemetry' ? result.stored : 0 }, request.body.id);
     },
   );
 
@@ -209,8 +203,10 @@ export function deviceApiRoutes(app: FastifyInstance, services: Services): void 
         response: { 200: Ok(Type.Object({ stored: Type.Integer() })), ...errors },
       },
     },
-    async (request) =>
-      ok({ stored: (await events.ingest(device(request), request.body)).length }, request.body.id),
+    async (request) => {
+      const result = await upstream.handle(device(request), 'events', request.body);
+      return ok({ stored: result.channel === 'events' ? result.stored : 0 }, request.body.id);
+    },
   );
 
   const TwinView = Type.Object({
@@ -259,8 +255,9 @@ export function deviceApiRoutes(app: FastifyInstance, services: Services): void 
       },
     },
     async (request) => {
-      const { orgId, deviceId } = device(request);
-      return ok(twinView(await twins.report(orgId, deviceId, request.body.state)), request.body.id);
+      const result = await upstream.handle(device(request), 'state/reported', request.body);
+      if (result.channel !== 'state/reported') throw new Error('unexpected upstream result');
+      return ok(twinView(result.twin), request.body.id);
     },
   );
 
@@ -334,8 +331,11 @@ export function deviceApiRoutes(app: FastifyInstance, services: Services): void 
       },
     },
     async (request) => {
-      const command = await commands.complete(device(request).deviceId, request.body);
-      return ok({ status: command.status }, request.body.id);
+      const result = await upstream.handle(device(request), 'commands/result', request.body);
+      return ok(
+        { status: result.channel === 'commands/result' ? result.status : 'unknown' },
+        request.body.id,
+      );
     },
   );
 }

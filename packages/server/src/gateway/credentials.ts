@@ -299,7 +299,7 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
       .where('device_credentials.revoked_at', 'is', null)
       .where('devices.deleted_at', 'is', null)
       .executeTakeFirst();
-    if (!row || row.status !== 'active') return null;
+    if (row?.status !== 'active') return null;
     const ca = await this.#ca.trustAnchor(row.org_id);
     if (!ca || !cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return null;
     const now = this.#clock.now().getTime();

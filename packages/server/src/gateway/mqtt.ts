@@ -1,21 +1,24 @@
-import type { X509Certificate } from 'node:crypto';
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, TLSSocket } from 'node:tls';
+import { createServer as createTlsServer } from 'node:tls';
 import { deviceTopic, isUpstream, parseTopic, type Reply } from '@brickless/protocol';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { TokenService } from '../access/tokens.js';
 import type { Clock } from '../clock.js';
-import { CommandResultRejected, type CommandService } from '../commands/service.js';
-import { EventRejected, type EventService } from '../events/service.js';
+import type { CommandService } from '../commands/service.js';
+import type { EventService } from '../events/service.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Database } from '../store/schema.js';
-import { TelemetryRejected, type TelemetryService } from '../telemetry/service.js';
-import { StateRejected, type TwinService } from '../twin/service.js';
+import type { TelemetryService } from '../telemetry/service.js';
+import type { TwinService } from '../twin/service.js';
+import { GatewayAuthenticator, type GatewayClient } from './authentication.js';
 import type { DeviceCredentialService, DeviceIdentity } from './credentials.js';
+import { IntegrationAccess } from './integrations.js';
 import { RateLimiter } from './rate-limit.js';
+import { MessageRefused, parseJson, UpstreamHandler } from './upstream.js';
 
 export interface GatewayLimits {
   /** Largest PUBLISH payload a device may send, in bytes. */
@@ -39,7 +42,7 @@ export const defaultLimits: GatewayLimits = {
 /** Topic a refused message is moved to: `$` topics match no wildcard subscription (MQTT-4.7.2-1). */
 const REFUSED_TOPIC = '$brickless/refused';
 
-type DeviceClient = Client & { brickless?: DeviceIdentity };
+type DeviceClient = GatewayClient;
 
 export interface GatewayDeps {
   /** This node's name in presence records; stable across restarts of the same node. */
@@ -47,6 +50,7 @@ export interface GatewayDeps {
   db: Kysely<Database>;
   clock: Clock;
   credentials: DeviceCredentialService;
+  tokens: TokenService;
   telemetry: TelemetryService;
   events: EventService;
   twins: TwinService;
@@ -63,8 +67,7 @@ export interface GatewayDeps {
 export class MqttGateway {
   readonly #deps: GatewayDeps;
   readonly #limits: GatewayLimits;
-  readonly #connectsByAddress: RateLimiter;
-  readonly #connectsByDevice: RateLimiter;
+  readonly #auth: GatewayAuthenticator;
   readonly #messages: RateLimiter;
   readonly #servers: Server[] = [];
   /** Connected devices on this node, by device id. */
@@ -72,17 +75,21 @@ export class MqttGateway {
   #expiryTimer: NodeJS.Timeout | null = null;
   #broker: Aedes | null = null;
   #webSockets: WebSocketServer | null = null;
+  /** Organisation of every device that authenticated on this node, for integration filtering. */
+  readonly #deviceOrgs = new Map<string, string>();
+  readonly #integrations: IntegrationAccess;
+  readonly #upstream: UpstreamHandler;
 
   constructor(deps: GatewayDeps, limits: Partial<GatewayLimits> = {}) {
     this.#deps = deps;
     this.#limits = { ...defaultLimits, ...limits };
+    this.#integrations = new IntegrationAccess(deps.tokens, this.#deviceOrgs);
+    this.#upstream = new UpstreamHandler(deps);
     const now = () => deps.clock.now().getTime();
-    this.#connectsByAddress = new RateLimiter({
-      rate: this.#limits.connectsPerSecond,
-      burst: this.#limits.connectBurst,
-      now,
-    });
-    this.#connectsByDevice = new RateLimiter({ rate: 1, burst: 10, now });
+    this.#auth = new GatewayAuthenticator(
+      { ...deps, integrations: this.#integrations, deviceOrgs: this.#deviceOrgs },
+      { connectsPerSecond: this.#limits.connectsPerSecond, connectBurst: this.#limits.connectBurst, now },
+    );
     this.#messages = new RateLimiter({
       rate: this.#limits.messagesPerSecond,
       burst: this.#limits.messageBurst,
@@ -107,9 +114,9 @@ export class MqttGateway {
     plain?: { port: number; host?: string };
   }): Promise<{ tlsPort?: number; plainPort?: number }> {
     const broker = await Aedes.createBroker({
-      preConnect: (client, _packet, done) => this.#preConnect(client, done),
+      preConnect: (client, _packet, done) => this.#auth.preConnect(client, done),
       authenticate: (client, username, password, done) => {
-        this.#authenticate(client as DeviceClient, username, password).then(
+        this.#auth.authenticate(client as DeviceClient, username, password).then(
           (ok) =>
             done(ok ? null : Object.assign(new Error('not authorised'), { returnCode: 5 as const }), ok),
           (error: unknown) => {
@@ -126,6 +133,12 @@ export class MqttGateway {
       },
       authorizeSubscribe: (client, subscription, done) =>
         done(null, this.#authorizeSubscribe(client as DeviceClient, subscription)),
+      // Called for every message on its way to every subscriber: integrations see their own
+      // organisation's devices only, whatever wildcard they subscribed with.
+      authorizeForward: (client, packet) => {
+        const integration = (client as DeviceClient).integration;
+        return integration ? this.#integrations.forward(integration, packet) : packet;
+      },
     });
     // Devices this node held before a crash or restart are not connected any more.
     await this.#deps.db
@@ -134,6 +147,9 @@ export class MqttGateway {
       .where('connected_node', '=', this.#deps.nodeId)
       .execute();
     broker.on('clientReady', (client) => {
+      const { integration, brickless } = client as DeviceClient;
+      if (integration) this.#integrations.track(client, integration, true);
+      if (!brickless) return;
       this.#connected.set(client.id, client);
       void this.#presence(client as DeviceClient, true);
     });
@@ -151,6 +167,8 @@ export class MqttGateway {
       }
     });
     broker.on('clientDisconnect', (client) => {
+      const { integration } = client as DeviceClient;
+      if (integration) this.#integrations.track(client, integration, false);
       if (this.#connected.get(client.id) === client) this.#connected.delete(client.id);
       void this.#presence(client as DeviceClient, false);
     });
@@ -230,92 +248,15 @@ export class MqttGateway {
     this.#webSockets = wss;
   }
 
-  #preConnect(client: Client, done: (error: Error | null, ok: boolean) => void): void {
-    const req = (client as Client & { req?: IncomingMessage }).req;
-    const address =
-      client.conn && 'remoteAddress' in client.conn && client.conn.remoteAddress
-        ? String(client.conn.remoteAddress)
-        : (req?.socket.remoteAddress ?? 'unknown');
-    if (!this.#connectsByAddress.take(address)) {
-      this.#securityEvent('connect-rate-limited', client.id, { address });
-      done(Object.assign(new Error('too many connection attempts'), { returnCode: 3 }), false);
-      return;
-    }
-    done(null, true);
-  }
-
-  async #authenticate(
-    client: DeviceClient,
-    username: string | undefined,
-    password: Buffer | undefined,
-  ): Promise<boolean> {
-    const certificate = peerCertificate(client);
-    if (certificate) return this.#authenticateCertificate(client, certificate, username);
-    // The client id must be the device id and the user name (docs/protocol.md, "Connecting").
-    if (!username || client.id !== username || !password) {
-      this.#authFailed(
-        client,
-        'client id, user name and password must all be given, and client id must equal the device id',
-      );
-      return false;
-    }
-    if (!this.#connectsByDevice.take(username)) {
-      this.#securityEvent('connect-rate-limited', username, {});
-      return false;
-    }
-    const identity = await this.#deps.credentials.verifySecret(username, password.toString('utf8'));
-    if (!identity) {
-      this.#authFailed(client, 'unknown device, wrong or revoked credential, or device not active');
-      return false;
-    }
-    client.brickless = identity;
-    return true;
-  }
-
-  /**
-   * Mutual TLS: the handshake proved the device holds the certificate's key; the registry decides
-   * whether the certificate is the device's live credential. The client id must be the device id
-   * the certificate binds; a user name, when given, too. No password is needed.
-   */
-  async #authenticateCertificate(
-    client: DeviceClient,
-    certificate: X509Certificate,
-    username: string | undefined,
-  ): Promise<boolean> {
-    if (!this.#connectsByDevice.take(client.id)) {
-      this.#securityEvent('connect-rate-limited', client.id, {});
-      return false;
-    }
-    const identity = await this.#deps.credentials.verifyCertificate(certificate);
-    if (!identity) {
-      this.#authFailed(client, 'client certificate is not a live credential of an active device');
-      return false;
-    }
-    if (client.id !== identity.deviceId || (username && username !== identity.deviceId)) {
-      this.#authFailed(
-        client,
-        `client id must be the device id the certificate binds (${identity.deviceId})`,
-      );
-      return false;
-    }
-    client.brickless = identity;
-    return true;
-  }
-
-  #authFailed(client: Client, reason: string): void {
-    this.#deps.metrics.authFailures.inc({ surface: 'mqtt' });
-    this.#securityEvent('auth-failed', client.id, { reason });
-  }
-
   #securityEvent(event: string, deviceId: string | undefined, details: Record<string, unknown>): void {
-    this.#deps.metrics.securityEvents.inc({ event });
-    this.#deps.logger.warn(
-      { event: `security.${event}`, device: deviceId, ...details },
-      'device security event',
-    );
+    this.#auth.securityEvent(event, deviceId, details);
   }
 
   async #authorizePublish(client: DeviceClient | null, packet: PublishPacket): Promise<void> {
+    if (client?.integration) {
+      this.#securityEvent('publish-denied', client.id, { topic: packet.topic, integration: true });
+      throw new Error('integrations only read; commands and desired state go through the API');
+    }
     const identity = client?.brickless;
     if (!identity) return; // a last will published by the broker after the session ended
     const parsed = parseTopic(packet.topic);
@@ -337,58 +278,19 @@ export class MqttGateway {
       );
       return;
     }
-    if (parsed.channel === 'state/reported') {
-      try {
-        const body = parseJson(packet.payload as Buffer);
-        const twin = await this.#deps.twins.report(identity.orgId, identity.deviceId, body?.state);
-        if (Object.keys(twin.delta).length > 0)
-          this.#publish(identity.deviceId, 'state/delta', {
-            version: twin.desiredVersion,
-            state: twin.delta,
-          });
-      } catch (error) {
-        if (error instanceof StateRejected) {
-          this.#refuse(identity, packet, error.code, error.message);
-          return;
-        }
-        throw error;
+    try {
+      const result = await this.#upstream.handle(identity, parsed.channel, packet.payload as Buffer);
+      if (result.channel === 'state/reported' && Object.keys(result.twin.delta).length > 0)
+        this.#publish(identity.deviceId, 'state/delta', {
+          version: result.twin.desiredVersion,
+          state: result.twin.delta,
+        });
+    } catch (error) {
+      if (error instanceof MessageRefused) {
+        this.#refuse(identity, packet, error.code, error.message);
+        return;
       }
-    }
-    if (parsed.channel === 'commands/result') {
-      try {
-        await this.#deps.commands.complete(identity.deviceId, parseJson(packet.payload as Buffer));
-      } catch (error) {
-        if (error instanceof CommandResultRejected) {
-          this.#refuse(identity, packet, error.code, error.message);
-          return;
-        }
-        throw error;
-      }
-    }
-    if (parsed.channel === 'events') {
-      try {
-        const body = parseJson(packet.payload as Buffer);
-        if (!body) throw new EventRejected('malformed-payload', 'payload is not a JSON object');
-        await this.#deps.events.ingest(identity, body);
-      } catch (error) {
-        if (error instanceof EventRejected) {
-          this.#refuse(identity, packet, error.code, error.message);
-          return;
-        }
-        throw error;
-      }
-    }
-    if (parsed.channel === 'telemetry') {
-      try {
-        const stored = await this.#deps.telemetry.ingest(identity, packet.payload as Buffer);
-        this.#deps.metrics.telemetryReadings.inc(stored);
-      } catch (error) {
-        if (error instanceof TelemetryRejected) {
-          this.#refuse(identity, packet, error.code, error.message);
-          return;
-        }
-        throw error; // storage failure: no PUBACK, the device retries (QoS 1)
-      }
+      throw error; // storage failure: no PUBACK, the device retries (QoS 1)
     }
   }
 
@@ -450,6 +352,11 @@ export class MqttGateway {
   }
 
   #authorizeSubscribe(client: DeviceClient, subscription: Subscription): Subscription | null {
+    if (client.integration) {
+      if (this.#integrations.allowsSubscription(subscription)) return subscription;
+      this.#securityEvent('subscribe-denied', client.id, { topic: subscription.topic, integration: true });
+      return null;
+    }
     const identity = client.brickless;
     const parsed = parseTopic(subscription.topic);
     if (!identity || !parsed || parsed.deviceId !== identity.deviceId || isUpstream(parsed.channel)) {
@@ -499,23 +406,4 @@ export class MqttGateway {
     await new Promise<void>((resolve) => (this.#broker ? this.#broker.close(() => resolve()) : resolve()));
     await this.#deps.telemetry.drain();
   }
-}
-
-function parseJson(payload: Buffer): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(payload.toString('utf8'));
-    return value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The client certificate the device presented, over MQTT/TLS or secure WebSocket, if any. */
-export function peerCertificate(client: Client): X509Certificate | null {
-  const req = (client as Client & { req?: { socket?: unknown } }).req;
-  const socket =
-    client.conn instanceof TLSSocket ? client.conn : req?.socket instanceof TLSSocket ? req.socket : null;
-  if (!socket) return null;
-  // getPeerX509Certificate is undefined when the peer sent none.
-  return socket.getPeerX509Certificate() ?? null;
 }
