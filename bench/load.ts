@@ -28,7 +28,7 @@ export function sourceAddress(i: number): string {
 export async function publishLoad(
   port: number,
   devices: LoadDevice[],
-  options: { seconds: number; inFlight: number; payload: string },
+  options: { seconds: number; inFlight: number; payload: string; onStart?: () => void; onEnd?: () => void },
 ): Promise<LoadResult> {
   const clients: MqttClient[] = [];
   let connected = 0;
@@ -39,7 +39,13 @@ export async function publishLoad(
           setTimeout(
             () => {
               const client = new MqttClient(
-                () => createConnection({ port, host: '127.0.0.1', localAddress: sourceAddress(i) }),
+                () =>
+                  createConnection({
+                    port,
+                    host: '127.0.0.1',
+                    localAddress: sourceAddress(i),
+                    noDelay: true,
+                  }),
                 {
                   clientId: d.clientId,
                   ...(d.username ? { username: d.username } : {}),
@@ -66,6 +72,7 @@ export async function publishLoad(
   let acked = 0;
   let running = true;
   const start = process.hrtime.bigint();
+  options.onStart?.();
   const loops = clients.map(async (client, i) => {
     const topic = devices[i]?.topic as string;
     const lane = async () => {
@@ -82,6 +89,7 @@ export async function publishLoad(
   });
   await new Promise((r) => setTimeout(r, options.seconds * 1000));
   running = false;
+  options.onEnd?.();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const counted = acked;
   await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 5000))]);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { openSqliteConnection } from '../packages/server/src/store/sqlite-driver.js';
 import { cliPath, root } from '../test/support/cli.js';
+import { type FanoutResult, fanoutLoad } from './fanout.js';
 import { idleTlsConnections, residentBytes } from './idle.js';
 import { type LoadDevice, type LoadResult, publishLoad } from './load.js';
 import { brokerRtt, commandRtt, type RttResult } from './rtt.js';
@@ -56,7 +57,14 @@ async function waitForOutput(
 
 let benchProductId = '';
 
-async function benchBrickless(dir: string): Promise<LoadResult & { stored: number }> {
+/** `BENCH_PROFILE=DIR` writes a V8 CPU profile of each brickless server run into DIR. */
+const serverNodeArgs = process.env.BENCH_PROFILE
+  ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
+  : [];
+
+const FANOUT_PUBLISHERS = Number(process.env.BENCH_FANOUT_PUBLISHERS ?? 100);
+
+async function benchBrickless(dir: string): Promise<LoadResult & { stored: number; fanout: FanoutResult }> {
   cli(['--data-dir', dir, 'orgs', 'create', '--slug', 'bench', '--name', 'Bench']);
   const product = JSON.parse(
     cli([
@@ -110,6 +118,7 @@ async function benchBrickless(dir: string): Promise<LoadResult & { stored: numbe
   const server = spawn(
     process.execPath,
     [
+      ...serverNodeArgs,
       cliPath,
       'serve',
       '--data-dir',
@@ -138,19 +147,30 @@ async function benchBrickless(dir: string): Promise<LoadResult & { stored: numbe
     const db = openSqliteConnection(join(dir, 'brickless.db'));
     const row = db.database.prepare('select count(*) as n from telemetry').all([]) as { n: number }[];
     db.database.close();
-    return { ...result, stored: Number(row[0]?.n ?? 0) };
+    const token = (
+      JSON.parse(
+        cli(['--data-dir', dir, '--org', 'bench', 'admin', 'token', 'create', '--role', 'auditor', '--json']),
+      ) as { token: string }
+    ).token;
+    const fanout = await fanoutLoad(
+      plainPort,
+      devices.slice(0, FANOUT_PUBLISHERS),
+      { clientId: 'fanout-sink', username: 'token', password: token, filter: 'brickless/v1/+/telemetry' },
+      { seconds: SECONDS, inFlight: IN_FLIGHT, payload: PAYLOAD },
+    );
+    return { ...result, stored: Number(row[0]?.n ?? 0), fanout };
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('close', r));
   }
 }
 
-async function benchMosquitto(dir: string): Promise<LoadResult> {
+async function benchMosquitto(dir: string): Promise<LoadResult & { fanout: FanoutResult }> {
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nlog_type error\n`,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections -1\nset_tcp_nodelay true\nlog_dest none\n`,
   );
   const broker = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
@@ -159,7 +179,18 @@ async function benchMosquitto(dir: string): Promise<LoadResult> {
       clientId: `m-${i}`,
       topic: `brickless/v1/m-${i}/telemetry`,
     }));
-    return await publishLoad(port, devices, { seconds: SECONDS, inFlight: IN_FLIGHT, payload: PAYLOAD });
+    const load = await publishLoad(port, devices, {
+      seconds: SECONDS,
+      inFlight: IN_FLIGHT,
+      payload: PAYLOAD,
+    });
+    const fanout = await fanoutLoad(
+      port,
+      devices.slice(0, FANOUT_PUBLISHERS),
+      { clientId: 'fanout-sink', filter: 'brickless/v1/+/telemetry' },
+      { seconds: SECONDS, inFlight: IN_FLIGHT, payload: PAYLOAD },
+    );
+    return { ...load, fanout };
   } finally {
     broker.kill('SIGTERM');
     await new Promise((r) => broker.once('close', r));
@@ -221,6 +252,7 @@ async function benchBricklessIdle(dir: string): Promise<IdleResult> {
   const server = spawn(
     process.execPath,
     [
+      ...serverNodeArgs,
       cliPath,
       'serve',
       '--data-dir',
@@ -267,7 +299,7 @@ async function benchMosquittoIdle(dir: string): Promise<IdleResult> {
   const conf = join(dir, 'mosquitto-tls.conf');
   writeFileSync(
     conf,
-    `listener ${port} 127.0.0.1\ncertfile ${join(dir, 'tls', 'server.crt')}\nkeyfile ${join(dir, 'tls', 'server.key')}\nallow_anonymous true\npersistence false\nmax_connections -1\nlog_type error\n${
+    `listener ${port} 127.0.0.1\ncertfile ${join(dir, 'tls', 'server.crt')}\nkeyfile ${join(dir, 'tls', 'server.key')}\nallow_anonymous true\npersistence false\nmax_connections -1\nset_tcp_nodelay true\nlog_dest none\n${
       // Run as root, Mosquitto drops to its own user, which cannot read the bench's private temp dir.
       process.getuid?.() === 0 ? 'user root\n' : ''
     }`,
@@ -304,10 +336,12 @@ async function main(): Promise<void> {
       `bench: ${DEVICES} devices, ${SECONDS} s, ${IN_FLIGHT} QoS 1 publishes in flight each\n`,
     );
     const mosquitto = await benchMosquitto(dir);
-    process.stderr.write(`mosquitto: ${fmt(mosquitto.perSecond)} msg/s\n`);
+    process.stderr.write(
+      `mosquitto: ${fmt(mosquitto.perSecond)} msg/s; fan-out ${fmt(mosquitto.fanout.deliveredPerSecond)} msg/s delivered\n`,
+    );
     const brickless = await benchBrickless(dir);
     process.stderr.write(
-      `brickless: ${fmt(brickless.perSecond)} msg/s, ${fmt(brickless.stored)} rows stored\n`,
+      `brickless: ${fmt(brickless.perSecond)} msg/s, ${fmt(brickless.stored)} rows stored; fan-out ${fmt(brickless.fanout.deliveredPerSecond)} msg/s delivered\n`,
     );
     const idleB = await benchBricklessIdle(dir);
     process.stderr.write(
@@ -321,6 +355,7 @@ async function main(): Promise<void> {
     const date = new Date().toISOString().slice(0, 10);
     const rows = [
       `| telemetry, QoS 1, ${DEVICES} devices publishing, acknowledged messages/s | ${fmt(brickless.perSecond)} (each stored before its PUBACK; ${fmt(brickless.stored)} rows) | ${fmt(mosquitto.perSecond)} (no storage, no auth) | ${ratio.toFixed(2)}× | ≥ 50,000 stored/s; ≥ 0.8× Mosquitto |`,
+      `| fan-out: ${FANOUT_PUBLISHERS} devices publishing QoS 1, one subscriber to \`brickless/v1/+/telemetry\`, messages/s delivered to it | ${fmt(brickless.fanout.deliveredPerSecond)} (an integration: API token, filtered per organisation; ${fmt(brickless.fanout.published / brickless.fanout.seconds)} published/s) | ${fmt(mosquitto.fanout.deliveredPerSecond)} (${fmt(mosquitto.fanout.published / mosquitto.fanout.seconds)} published/s) | ${(brickless.fanout.deliveredPerSecond / mosquitto.fanout.deliveredPerSecond).toFixed(2)}× | ≥ 0.8× Mosquitto |`,
       `| resident memory per idle MQTT/TLS connection, ${fmt(idleB.connected)} connected (Mosquitto ${fmt(idleM.connected)}) | ${fmt(idleB.bytesPerConnection)} B | ${fmt(idleM.bytesPerConnection)} B | ${(idleB.bytesPerConnection / idleM.bytesPerConnection).toFixed(1)}× | 100,000 connections within 4 GiB (≤ 42,900 B each) |`,
       `| command round trip p50 / p99 with ${fmt(idleB.connected)} devices connected, ms (Mosquitto: bare request/response) | ${idleB.rtt.p50.toFixed(1)} / ${idleB.rtt.p99.toFixed(1)} (API call → device → result stored) | ${idleM.rtt.p50.toFixed(1)} / ${idleM.rtt.p99.toFixed(1)} | ${(idleB.rtt.p99 / idleM.rtt.p99).toFixed(1)}× (p99) | p99 ≤ 25 ms with 10,000 devices |`,
     ];

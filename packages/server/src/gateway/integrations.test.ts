@@ -113,7 +113,9 @@ for (const dialect of testDialects) {
         received.filter((r) => r.includes('/telemetry ')),
         [`brickless/v1/${idA}/telemetry ${reading(1)}`, `brickless/v1/${idA}/telemetry ${reading(3)}`],
       );
-      assert.ok(received.some((r) => r.startsWith(`brickless/v1/${idA}/errors `) && r.includes('unknown-field')));
+      assert.ok(
+        received.some((r) => r.startsWith(`brickless/v1/${idA}/errors `) && r.includes('unknown-field')),
+      );
       assert.ok(!received.some((r) => r.includes(idB)));
     });
 
