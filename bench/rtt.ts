@@ -41,6 +41,9 @@ export async function commandRtt(
         .catch(() => {});
     });
   }
+  // One kept-alive connection per lane, as an API client would hold: a TLS handshake per command
+  // would measure the handshake, not the command path.
+  const agent = new https.Agent({ keepAlive: true, maxSockets: options.concurrency });
   const post = (deviceId: string) =>
     new Promise<string>((resolve, reject) => {
       const req = https.request(
@@ -48,6 +51,7 @@ export async function commandRtt(
         {
           method: 'POST',
           ca: api.ca,
+          agent,
           headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
         },
         (res) => {
@@ -79,6 +83,7 @@ export async function commandRtt(
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, lane));
+  agent.destroy();
   return summarise(samples);
 }
 

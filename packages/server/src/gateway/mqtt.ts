@@ -152,6 +152,11 @@ export class MqttGateway {
     broker.on('clientReady', (client) => {
       const { integration, brickless } = client as DeviceClient;
       if (integration) this.#integrations.track(client, integration, true);
+      // Once in, small packets (commands, acknowledgements) must not wait for Nagle's algorithm and
+      // the peer's delayed ACK, which alone adds about 40 ms per hop. Not before: a refused
+      // CONNECT keeps the default, which delivers its CONNACK reliably before the close.
+      const socket = client.conn as { setNoDelay?: (on: boolean) => unknown };
+      socket.setNoDelay?.(true);
       if (!brickless) return;
       this.#connected.set(client.id, client);
       void this.#presence(client as DeviceClient, true);
@@ -197,9 +202,6 @@ export class MqttGateway {
           key: options.tls.key,
           cert: options.tls.cert,
           minVersion: 'TLSv1.2',
-          // Small MQTT packets (commands, acknowledgements) must not wait for Nagle's algorithm
-          // and the peer's delayed ACK: that alone adds about 40 ms per hop.
-          noDelay: true,
           // Devices may authenticate with a client certificate; the chain is checked against the
           // device's organisation CA after the handshake (#authenticateCertificate), since one
           // listener serves every organisation. A device without a certificate still connects.
@@ -211,7 +213,7 @@ export class MqttGateway {
       result.tlsPort = await this.#listen(server, options.tls.port, options.tls.host);
     }
     if (options.plain) {
-      const server = createTcpServer({ noDelay: true }, broker.handle);
+      const server = createTcpServer(broker.handle);
       result.plainPort = await this.#listen(server, options.plain.port, options.plain.host);
     }
     return result;
