@@ -368,7 +368,7 @@ async function main(): Promise<void> {
 
 Produced by \`npm run bench\` on ${date}: ${cpus().length} cores, Node ${process.version}, ${version}.
 Each figure is measured beside the reference tool in the same run, on loopback only, with the same
-load generator (mqtt.js, one connection per device from its own 127.x.y.z address,
+load generator (mqtt.js, one connection per device from its own 127.x.y.z address, Nagle off,
 ${IN_FLIGHT} QoS 1 publishes in flight per device, ${SECONDS} s). brickless runs as \`brickless serve\`
 on SQLite with plain MQTT (\`mqtt.plainPort\`), Mosquitto with its own bench config; the load
 generator shares the machine's 2 cores with the broker under test. Absolute numbers on this shared
@@ -376,20 +376,40 @@ machine vary from run to run; the ratio is the figure to watch.
 
 ${table}
 
-Where we stand: below both targets. The load generator is one Node.js process on the same two
-cores, so the Mosquitto column is bounded by the generator too (Mosquitto alone does far more);
-a generator in several processes is the next step for both columns. On the brickless side the
-first fix (the product's capability model is re-read at most once a second instead
-of once per message) doubled the figure, from 6,838 to about 13,800 stored messages/s on this
-machine.
+Where we stand (issue 3's targets): telemetry stored end to end and fan-out are below both the
+absolute targets and 0.8× Mosquitto; memory per idle TLS connection is above the budget; the
+command round trip p99 is above 25 ms. Each is reported as measured, not rounded up.
 
-Caveats: the Mosquitto round trip (about 88 ms at p50, the same at 300 and 10,000 connections)
-looks bound by the generator's TCP timing (delayed acknowledgements), not by Mosquitto; not yet
-investigated. Memory per connection is the broker's resident-set growth over the idle
-connections, measured from /proc after they settled.
+What the figures mean and what was done:
 
-Not yet measured (issue 3): idle connections at 100,000 (needs a multi-process generator), and
-fan-out to one subscriber of 100 publishing devices.
+- **Telemetry**: every brickless figure is a PUBACK sent after the reading was committed to SQLite;
+  Mosquitto stores nothing and checks no credential. A CPU profile of the brickless server under
+  this load puts about a quarter of its time in SQLite inserts (one row per field value, two
+  indexes) and an eighth in garbage collection; the load generator shares the two cores. Caching
+  the product's capability model (re-read at most once a second instead of once per message)
+  doubled the figure earlier in this issue.
+- **Fan-out**: the subscriber is an integration (an API token, every message checked against its
+  organisation on the way out); it receives only what was stored, so fan-out is bounded by the
+  ingest rate above. Aedes' in-process emitter (mqemitter 7.1) now runs with O(1) queues, and this
+  benchmark found a server crash: a backlog of messages that complete synchronously was drained
+  recursively until the stack overflowed (also with mqemitter's own queues). The gateway's emitter
+  drains it in a loop (packages/server/src/gateway/emitter.ts, with a test).
+- **Round trip**: both generators and both brokers now disable Nagle's algorithm once a client is
+  connected (\`set_tcp_nodelay\` for Mosquitto); before that, delayed ACKs put about 88 ms on
+  every Mosquitto round trip and most of brickless' p99. In-process, without the load generator,
+  a brickless command takes about 2.5 ms from API call to stored result; the remaining gap under
+  10,000 connections is not yet explained (the server is half idle during this phase).
+- **Memory**: the resident-set growth of the broker process over the idle connections, read from
+  /proc after they settled.
+
+**100,000 connections: blocked on this machine.** The hard limit on open files per process is
+20,000 (\`ulimit -Hn\`), and raising it is not permitted in this container (\`ulimit -n 300000\`:
+"Operation not permitted"), so neither brickless nor Mosquitto can hold more than about 19,900
+connections in one process here. \`BENCH_IDLE_DEVICES\` sets the count for a machine that allows it.
+
+Environment variables: \`BENCH_DEVICES\`, \`BENCH_SECONDS\`, \`BENCH_IN_FLIGHT\`,
+\`BENCH_FANOUT_PUBLISHERS\`, \`BENCH_IDLE_DEVICES\`, \`BENCH_COMMANDS\`, and \`BENCH_PROFILE=DIR\` for a
+V8 CPU profile of each brickless server run.
 `;
     writeFileSync(join(root, 'docs', 'benchmarks.md'), md);
     process.stdout.write(`${table}\n`);

@@ -1,43 +1,64 @@
+interface Waiter {
+  rows: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * Collects rows from many concurrent writers and commits them together, one transaction per
- * batch: a batch closes when it holds `maxRows` or `maxDelayMs` after its first row, whichever
- * comes first. Each `write` resolves only after the batch holding its rows committed, so the MQTT
- * gateway sends PUBACK only for telemetry that is durable (DESIGN.md, Storage).
+ * Group commit: collects rows from many concurrent writers and commits them together, one
+ * transaction per batch. A batch starts as soon as no commit is running (on the next turn of the
+ * event loop, so that everything that arrived in the same I/O turn goes together); while a commit
+ * runs, new rows wait and go in the next batch the moment it finishes. Under light load a reading
+ * is committed at once, with no timer to wait for; under heavy load batches grow by themselves,
+ * up to `maxRows`. Each `write` resolves only after the batch holding its rows committed, so the
+ * MQTT gateway sends PUBACK only for telemetry that is durable (DESIGN.md, Storage).
  */
 export class BatchWriter<T> {
   readonly #commit: (rows: T[]) => Promise<void>;
   readonly #maxRows: number;
-  readonly #maxDelayMs: number;
   #rows: T[] = [];
-  #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  #timer: NodeJS.Timeout | null = null;
-  #inFlight = new Set<Promise<void>>();
+  #waiters: Waiter[] = [];
+  #scheduled = false;
+  #running: Promise<void> | null = null;
 
-  constructor(commit: (rows: T[]) => Promise<void>, options: { maxRows?: number; maxDelayMs?: number } = {}) {
+  constructor(commit: (rows: T[]) => Promise<void>, options: { maxRows?: number } = {}) {
     this.#commit = commit;
     this.#maxRows = options.maxRows ?? 2000;
-    this.#maxDelayMs = options.maxDelayMs ?? 5;
+  }
+
+  /** Rows waiting for the next batch. */
+  get pending(): number {
+    return this.#rows.length;
   }
 
   write(rows: T[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.#rows.push(...rows);
-      this.#waiters.push({ resolve, reject });
-      if (this.#rows.length >= this.#maxRows) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#maxDelayMs);
+      this.#waiters.push({ rows: rows.length, resolve, reject });
+      if (this.#running || this.#scheduled) return; // the running commit starts the next batch
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#next();
+      });
     });
   }
 
-  #flush(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    if (this.#rows.length === 0) return;
-    const rows = this.#rows;
-    const waiters = this.#waiters;
-    this.#rows = [];
-    this.#waiters = [];
-    const done = this.#commit(rows).then(
+  /** Commits the waiting writes (whole writes, up to `maxRows`); then the next batch, if any. */
+  #next(): void {
+    if (this.#running || this.#waiters.length === 0) return;
+    // A write's rows never straddle two batches: one message, one commit, one PUBACK.
+    let count = 0;
+    let rowCount = 0;
+    for (const waiter of this.#waiters) {
+      if (count > 0 && rowCount + waiter.rows > this.#maxRows) break;
+      rowCount += waiter.rows;
+      count++;
+    }
+    const rows = this.#rows.splice(0, rowCount);
+    const waiters = this.#waiters.splice(0, count);
+    const running = this.#commit(rows).then(
       () => {
         for (const w of waiters) w.resolve();
       },
@@ -45,13 +66,20 @@ export class BatchWriter<T> {
         for (const w of waiters) w.reject(error);
       },
     );
-    this.#inFlight.add(done);
-    void done.finally(() => this.#inFlight.delete(done));
+    this.#running = running;
+    void running.then(() => {
+      this.#running = null;
+      this.#next();
+    });
   }
 
-  /** Commits what is pending and waits for every batch in flight (graceful stop). */
+  /** Commits what is pending and waits until nothing is left (graceful stop). */
   async drain(): Promise<void> {
-    this.#flush();
-    await Promise.all([...this.#inFlight]);
+    for (;;) {
+      if (this.#running) await this.#running;
+      else if (this.#waiters.length > 0) this.#next();
+      else if (this.#scheduled) await new Promise((r) => setImmediate(r));
+      else return;
+    }
   }
 }

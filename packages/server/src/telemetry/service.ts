@@ -71,10 +71,7 @@ export class TelemetryService {
     { updatedAt: string; checkedAt: number; fields: Map<string, ValidateFunction> }
   >();
 
-  constructor(
-    deps: { db: Kysely<Database>; clock: Clock },
-    options: { maxRows?: number; maxDelayMs?: number } = {},
-  ) {
+  constructor(deps: { db: Kysely<Database>; clock: Clock }, options: { maxRows?: number } = {}) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#ajv = addFormats(new Ajv2020({ strict: false, allErrors: false }));
