@@ -12,6 +12,7 @@ import * as x509 from '@peculiar/x509';
 import mqtt, { type MqttClient } from 'mqtt';
 import { testDialects } from '../store/test-helper.js';
 import { plugCapabilities, type TestApp, testApp } from '../test-support/app.js';
+import { connectMqtt } from '../test-support/mqtt.js';
 
 interface Call {
   status: number;
@@ -293,15 +294,7 @@ for (const dialect of testDialects) {
       const url = `${base.replace('https', 'wss')}/mqtt`;
       const connect = async (opts: mqtt.IClientOptions) => {
         t.clock.advance(10_000);
-        const client = mqtt.connect(url, { ca, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-        clients.push(client);
-        await Promise.race([
-          once(client as unknown as EventEmitter, 'connect'),
-          once(client as unknown as EventEmitter, 'error').then(([e]) => {
-            throw e;
-          }),
-        ]);
-        return client;
+        return connectMqtt(url, { ca, ...opts }, clients);
       };
       const bySecret = await connect({ clientId: s.deviceId, username: s.deviceId, password: s.secret });
       await bySecret.publishAsync(

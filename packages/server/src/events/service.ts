@@ -1,14 +1,10 @@
-import {
-  type CapabilityModel,
-  type EventBatch,
-  eventBatchSchema,
-  MAX_EVENTS_PER_BATCH,
-} from '@brickless/protocol';
+import { type EventBatch, eventBatchSchema, MAX_EVENTS_PER_BATCH } from '@brickless/protocol';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import { assertDeviceInOrg } from '../fleet/device-scope.js';
+import { ProductModelCache } from '../fleet/model-cache.js';
 import { newId } from '../ids.js';
 import { decodeCursor, type Page, toPage } from '../store/pagination.js';
 import type { Database, DeviceEventsTable } from '../store/schema.js';
@@ -16,7 +12,6 @@ import type { IngestSource } from '../telemetry/service.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
-const MODEL_RECHECK_MS = 1000;
 /** Serialised `data` of one event; larger payloads belong in telemetry or an upload. */
 const MAX_DATA_BYTES = 16 * 1024;
 
@@ -52,38 +47,27 @@ export class EventService {
   readonly #clock: Clock;
   readonly #ajv = addFormats(new Ajv2020({ strict: false, allErrors: false }));
   readonly #validateBatch: ValidateFunction;
-  readonly #models = new Map<
-    string,
-    { checkedAt: number; updatedAt: string; events: Map<string, EventModel> }
-  >();
+  readonly #models: ProductModelCache<Map<string, EventModel>>;
 
   constructor(deps: { db: Kysely<Database>; clock: Clock }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#validateBatch = this.#ajv.compile(eventBatchSchema);
+    this.#models = new ProductModelCache(
+      deps.db,
+      (model) =>
+        new Map(
+          Object.entries(model.events).map(([name, spec]) => [
+            name,
+            { severity: spec.severity ?? 'info', validate: spec.data ? this.#ajv.compile(spec.data) : null },
+          ]),
+        ),
+    );
   }
 
   async #eventModels(productId: string): Promise<Map<string, EventModel>> {
-    const cached = this.#models.get(productId);
-    if (cached && performance.now() - cached.checkedAt < MODEL_RECHECK_MS) return cached.events;
-    const row = await this.#db
-      .selectFrom('products')
-      .select(['capabilities', 'updated_at'])
-      .where('id', '=', productId)
-      .executeTakeFirst();
-    if (!row) throw new EventRejected('unknown-product', 'the device’s product no longer exists');
-    if (cached && cached.updatedAt === row.updated_at) {
-      cached.checkedAt = performance.now();
-      return cached.events;
-    }
-    const model = JSON.parse(row.capabilities) as Partial<CapabilityModel>;
-    const events = new Map<string, EventModel>();
-    for (const [name, spec] of Object.entries(model.events ?? {}))
-      events.set(name, {
-        severity: spec.severity ?? 'info',
-        validate: spec.data ? this.#ajv.compile(spec.data) : null,
-      });
-    this.#models.set(productId, { updatedAt: row.updated_at, checkedAt: performance.now(), events });
+    const events = await this.#models.get(productId);
+    if (!events) throw new EventRejected('unknown-product', 'the device’s product no longer exists');
     return events;
   }
 

@@ -13,6 +13,7 @@ import { pem } from '../pki/device-ca.js';
 import { SecretBox } from '../secrets/master-key.js';
 import { testDialects } from '../store/test-helper.js';
 import { type TestApp, testApp } from '../test-support/app.js';
+import { connectMqtt } from '../test-support/mqtt.js';
 import { ensureTls } from '../tls/certs.js';
 
 const run = promisify(execFile);
@@ -43,20 +44,14 @@ for (const dialect of testDialects) {
 
     const connect = async (opts: { clientId: string; key: string; cert: string; password?: string }) => {
       t.clock.advance(10_000);
-      const client = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
-        ca,
-        ...opts,
-        reconnectPeriod: 0,
-        connectTimeout: 5000,
-      });
-      clients.push(client);
-      await Promise.race([
-        next(client, 'connect'),
-        next(client, 'error').then(([error]) => {
-          throw error;
-        }),
-      ]);
-      return client;
+      return connectMqtt(
+        `mqtts://127.0.0.1:${port}`,
+        {
+          ca,
+          ...opts,
+        },
+        clients,
+      );
     };
     const newDevice = async (serial: string): Promise<string> => {
       const device = await t.call('POST', '/v1/orgs/acme/devices', { body: { productId, serial } });

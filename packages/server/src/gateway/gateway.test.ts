@@ -3,9 +3,10 @@ import { execFile } from 'node:child_process';
 import { type EventEmitter, once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { testDialects } from '../store/test-helper.js';
 import { type TestApp, testApp } from '../test-support/app.js';
+import { connectMqtt } from '../test-support/mqtt.js';
 import { ensureTls } from '../tls/certs.js';
 
 async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -33,22 +34,16 @@ for (const dialect of testDialects) {
     const connect = async (clientId: string, username: string, password: string): Promise<MqttClient> => {
       // Connection attempts are rate-limited per device on the injected clock; let time pass.
       t.clock.advance(10_000);
-      const client = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
-        ca,
-        clientId,
-        username,
-        password,
-        reconnectPeriod: 0,
-        connectTimeout: 5000,
-      });
-      clients.push(client);
-      await Promise.race([
-        next(client, 'connect'),
-        next(client, 'error').then(([error]) => {
-          throw error;
-        }),
-      ]);
-      return client;
+      return connectMqtt(
+        `mqtts://127.0.0.1:${port}`,
+        {
+          ca,
+          clientId,
+          username,
+          password,
+        },
+        clients,
+      );
     };
     const telemetryTopic = (id: string) => `brickless/v1/${id}/telemetry`;
     const series = async (id: string, query: string) =>

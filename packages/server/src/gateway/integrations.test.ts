@@ -4,9 +4,11 @@ import { type EventEmitter, once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import mqtt, { type MqttClient } from 'mqtt';
+import type mqtt from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { testDialects } from '../store/test-helper.js';
 import { plugCapabilities, type TestApp, testApp } from '../test-support/app.js';
+import { connectMqtt } from '../test-support/mqtt.js';
 import { ensureTls } from '../tls/certs.js';
 
 const run = promisify(execFile);
@@ -24,20 +26,14 @@ for (const dialect of testDialects) {
 
     const connect = async (opts: mqtt.IClientOptions) => {
       t.clock.advance(10_000);
-      const client = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
-        ca,
-        reconnectPeriod: 0,
-        connectTimeout: 5000,
-        ...opts,
-      });
-      clients.push(client);
-      await Promise.race([
-        next(client, 'connect'),
-        next(client, 'error').then(([error]) => {
-          throw error;
-        }),
-      ]);
-      return client;
+      return connectMqtt(
+        `mqtts://127.0.0.1:${port}`,
+        {
+          ca,
+          ...opts,
+        },
+        clients,
+      );
     };
     const device = (name: string) => {
       const d = devices[name] as { deviceId: string; secret: string };

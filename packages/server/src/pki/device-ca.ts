@@ -1,7 +1,4 @@
-// @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs the Reflect metadata API.
-import 'reflect-metadata';
-import { createHash, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { X509Certificate as NodeX509, webcrypto } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
@@ -11,10 +8,9 @@ import type { SecretBox } from '../secrets/master-key.js';
 import { isUniqueViolation } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import type { Executor } from '../store/transaction.js';
+import { derOf, EC_P256, fingerprintOf, pem, serialNumber, x509 } from './x509.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-
-const CA_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const CA_ALGORITHM = EC_P256;
 const DAY = 86_400_000;
 /**
  * RFC 5280 4.1.2.5: 99991231235959Z means "no well-defined expiration date". A device identity
@@ -39,24 +35,6 @@ export interface IssuedCertificate {
   certificate: string;
   fingerprint: string;
   notAfter: string;
-}
-
-export function pem(label: string, der: ArrayBuffer | Buffer): string {
-  const base64 = Buffer.from(der as ArrayBuffer)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN ${label}-----\n${base64.trimEnd()}\n-----END ${label}-----\n`;
-}
-
-export const fingerprintOf = (der: Buffer | ArrayBuffer) =>
-  createHash('sha256')
-    .update(Buffer.from(der as ArrayBuffer))
-    .digest('hex');
-
-function serialNumber(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f; // a positive INTEGER (RFC 5280 4.1.2.2)
-  return bytes.toString('hex');
 }
 
 const badCsr = (message: string) =>
@@ -206,10 +184,7 @@ export class DeviceCaService {
       .select('key_sealed')
       .where('id', '=', ca.id)
       .executeTakeFirstOrThrow();
-    const der = Buffer.from(
-      this.#secrets.open(row.key_sealed, `device-ca:${orgId}`).replace(/-----[^-]+-----|\s/g, ''),
-      'base64',
-    );
+    const der = derOf(this.#secrets.open(row.key_sealed, `device-ca:${orgId}`));
     const signingKey = await webcrypto.subtle.importKey('pkcs8', der, CA_ALGORITHM, false, ['sign']);
     const caCert = new x509.X509Certificate(ca.certificate);
     const now = this.#clock.now();
@@ -249,3 +224,5 @@ export async function generateDeviceKey(): Promise<{ publicKey: CryptoKey; priva
     privateKeyPem: pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
   };
 }
+
+export { fingerprintOf, pem };

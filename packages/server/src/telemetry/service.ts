@@ -9,6 +9,7 @@ import addFormatsModule from 'ajv-formats';
 import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import { DomainError, notFound } from '../errors.js';
+import { ProductModelCache } from '../fleet/model-cache.js';
 import type { Database, TelemetryTable } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
 import { BatchWriter } from './batch-writer.js';
@@ -53,7 +54,6 @@ export interface SeriesQuery {
 /** How far a device clock may run ahead before a reading is refused as from the future. */
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const INSERT_CHUNK = 500;
-const MODEL_RECHECK_MS = 1000;
 
 /**
  * Telemetry: validates batches against the protocol and the product's capability model, writes
@@ -65,17 +65,21 @@ export class TelemetryService {
   readonly #writer: BatchWriter<TelemetryTable>;
   readonly #ajv: Ajv2020;
   readonly #validateBatch: ValidateFunction;
-  /** Per product: its telemetry validators, refreshed when the product changes. */
-  readonly #models = new Map<
-    string,
-    { updatedAt: string; checkedAt: number; fields: Map<string, ValidateFunction> }
-  >();
+  /** Per product: its telemetry validators. */
+  readonly #models: ProductModelCache<Map<string, ValidateFunction>>;
 
   constructor(deps: { db: Kysely<Database>; clock: Clock }, options: { maxRows?: number } = {}) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#ajv = addFormats(new Ajv2020({ strict: false, allErrors: false }));
     this.#validateBatch = this.#ajv.compile(telemetryBatchSchema);
+    this.#models = new ProductModelCache(
+      deps.db,
+      (model) =>
+        new Map(
+          Object.entries(model.telemetry).map(([name, field]) => [name, this.#ajv.compile(field.schema)]),
+        ),
+    );
     this.#writer = new BatchWriter((rows) => this.#commit(rows), options);
   }
 
@@ -91,25 +95,8 @@ export class TelemetryService {
   }
 
   async #fieldValidators(productId: string): Promise<Map<string, ValidateFunction>> {
-    // Hot path: one product lookup per second at most, not one per message. A changed capability
-    // model takes effect within MODEL_RECHECK_MS.
-    const cached = this.#models.get(productId);
-    if (cached && performance.now() - cached.checkedAt < MODEL_RECHECK_MS) return cached.fields;
-    const row = await this.#db
-      .selectFrom('products')
-      .select(['capabilities', 'updated_at'])
-      .where('id', '=', productId)
-      .executeTakeFirst();
-    if (!row) throw new TelemetryRejected('unknown-product', 'the device’s product no longer exists');
-    if (cached && cached.updatedAt === row.updated_at) {
-      cached.checkedAt = performance.now();
-      return cached.fields;
-    }
-    const model = JSON.parse(row.capabilities) as CapabilityModel;
-    const fields = new Map<string, ValidateFunction>();
-    for (const [name, field] of Object.entries(model.telemetry))
-      fields.set(name, this.#ajv.compile(field.schema));
-    this.#models.set(productId, { updatedAt: row.updated_at, checkedAt: performance.now(), fields });
+    const fields = await this.#models.get(productId);
+    if (!fields) throw new TelemetryRejected('unknown-product', 'the device’s product no longer exists');
     return fields;
   }
 

@@ -1,14 +1,10 @@
-// @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs the Reflect metadata API.
-import 'reflect-metadata';
-import { randomBytes, webcrypto } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
+import { derOf, EC_P256, pem, serialNumber as serial, x509 } from '../pki/x509.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-
-const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const ALGORITHM = EC_P256;
 const DAY = 24 * 60 * 60 * 1000;
 
 export interface TlsMaterial {
@@ -18,23 +14,10 @@ export interface TlsMaterial {
   caFile: string | null;
 }
 
-function pem(label: string, der: ArrayBuffer): string {
-  const base64 = Buffer.from(der)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN ${label}-----\n${base64.trimEnd()}\n-----END ${label}-----\n`;
-}
-
 function writeSecret(file: string, content: string): void {
   writeFileSync(file, content, { mode: 0o600 });
   chmodSync(file, 0o600);
 }
-
-const serial = () => {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive INTEGER (RFC 5280 4.1.2.2)
-  return bytes.toString('hex');
-};
 
 /**
  * The server's TLS certificate: the configured files, or else a local CA and a server certificate
@@ -76,7 +59,7 @@ export async function ensureTls(options: {
   let caKey: CryptoKey;
   if (existsSync(files.caCert) && existsSync(files.caKey)) {
     caCert = new x509.X509Certificate(readFileSync(files.caCert, 'utf8'));
-    const der = Buffer.from(readFileSync(files.caKey, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    const der = derOf(readFileSync(files.caKey, 'utf8'));
     caKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']);
   } else {
     const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
