@@ -149,6 +149,12 @@ for (const dialect of testDialects) {
         assert.equal(refused.body.status, 'error');
         assert.equal(refused.body.error.code, code, JSON.stringify(refused.body));
       }
+      const huge = await call('POST', '/device/v1/telemetry', {
+        basic,
+        raw: JSON.stringify({ readings: [{ values: { power: 1, note: 'x'.repeat(300 * 1024) } }] }),
+      });
+      assert.equal(huge.status, 413);
+      assert.equal(huge.body.error.code, 'payload-too-large');
       const malformed = await call('POST', '/device/v1/telemetry', { basic, raw: '{"readings": [' });
       assert.equal(malformed.status, 400);
       assert.equal(malformed.body.status, 'error');

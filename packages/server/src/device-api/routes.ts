@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../errors.js';
 import type { DeviceIdentity } from '../gateway/credentials.js';
+import { defaultLimits } from '../gateway/mqtt.js';
 import { RateLimiter } from '../gateway/rate-limit.js';
 import { CredentialRequestBody, IssuedCredential, toCredentialRequest } from '../gateway/routes.js';
 import { MessageRefused, UpstreamHandler } from '../gateway/upstream.js';
@@ -89,6 +90,10 @@ export function deviceApiRoutes(app: FastifyInstance, services: Services): void 
   });
   commands.setMaxListeners(0);
 
+  // The same payload limit as on MQTT (docs/protocol.md): a device gets no more room over HTTP.
+  app.addHook('onRoute', (route) => {
+    route.bodyLimit ??= defaultLimits.maxPayloadBytes;
+  });
   app.decorateRequest('device', null);
   app.setErrorHandler((error, request, reply: FastifyReply) => {
     const { status, body } = toReply(error, request);
