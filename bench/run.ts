@@ -400,7 +400,11 @@ What the figures mean and what was done:
   a brickless command takes about 2.5 ms from API call to stored result; the remaining gap under
   10,000 connections is not yet explained (the server is half idle during this phase).
 - **Memory**: the resident-set growth of the broker process over the idle connections, read from
-  /proc after they settled.
+  /proc after they settled; it varies by about ±6 KB between runs. Split with the server's own
+  metrics (5,000 connections): about 20 KB per connection is V8 heap (the Aedes client, the TLS
+  socket and stream objects) and about 40 KB is native, mostly OpenSSL's per-connection state and
+  buffers, which is about what Mosquitto spends in all. Node does not expose OpenSSL's
+  release-buffers mode, so the 42,900 B budget cannot be met by trimming JavaScript alone.
 
 **100,000 connections: blocked on this machine.** The hard limit on open files per process is
 20,000 (\`ulimit -Hn\`), and raising it is not permitted in this container (\`ulimit -n 300000\`:
