@@ -62,6 +62,18 @@ const serverNodeArgs = process.env.BENCH_PROFILE
   ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
   : [];
 
+/** `brickless serve` on the data dir, loopback only, quiet; the flags add ports. */
+function spawnBrickless(dir: string, flags: string[]): ChildProcess {
+  return spawn(
+    process.execPath,
+    [...serverNodeArgs, cliPath, 'serve', '--data-dir', dir, '--http-host', '127.0.0.1', ...flags],
+    {
+      env: { ...process.env, BRICKLESS_LOG_LEVEL: 'error', BRICKLESS_MQTT_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+}
+
 const FANOUT_PUBLISHERS = Number(process.env.BENCH_FANOUT_PUBLISHERS ?? 100);
 
 async function benchBrickless(dir: string): Promise<LoadResult & { stored: number; fanout: FanoutResult }> {
@@ -115,28 +127,14 @@ async function benchBrickless(dir: string): Promise<LoadResult & { stored: numbe
       };
     });
   const plainPort = await freePort();
-  const server = spawn(
-    process.execPath,
-    [
-      ...serverNodeArgs,
-      cliPath,
-      'serve',
-      '--data-dir',
-      dir,
-      '--http-port',
-      '0',
-      '--mqtt-port',
-      '0',
-      '--mqtt-plain-port',
-      String(plainPort),
-      '--http-host',
-      '127.0.0.1',
-    ],
-    {
-      env: { ...process.env, BRICKLESS_LOG_LEVEL: 'error', BRICKLESS_MQTT_HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const server = spawnBrickless(dir, [
+    '--http-port',
+    '0',
+    '--mqtt-port',
+    '0',
+    '--mqtt-plain-port',
+    String(plainPort),
+  ]);
   try {
     await waitForOutput(server, /MQTT:\s+mqtt:\/\/\S+:(\d+)/);
     const result = await publishLoad(plainPort, devices, {
@@ -249,26 +247,7 @@ async function benchBricklessIdle(dir: string): Promise<IdleResult> {
     ) as { token: string }
   ).token;
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
-  const server = spawn(
-    process.execPath,
-    [
-      ...serverNodeArgs,
-      cliPath,
-      'serve',
-      '--data-dir',
-      dir,
-      '--http-port',
-      String(httpPort),
-      '--mqtt-port',
-      String(mqttPort),
-      '--http-host',
-      '127.0.0.1',
-    ],
-    {
-      env: { ...process.env, BRICKLESS_LOG_LEVEL: 'error', BRICKLESS_MQTT_HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const server = spawnBrickless(dir, ['--http-port', String(httpPort), '--mqtt-port', String(mqttPort)]);
   try {
     await waitForOutput(server, /MQTT:\s+mqtts:/);
     const ca = readFileSync(join(dir, 'tls', 'ca.crt'), 'utf8');

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BricklessDevice, CommandError } from '../packages/device/src/index.js';
 import { testDialects } from '../packages/server/src/store/test-helper.js';
 import { type TestApp, testApp } from '../packages/server/src/test-support/app.js';
-import { ensureTls } from '../packages/server/src/tls/certs.js';
+import { startTlsGateway } from '../packages/server/src/test-support/mqtt.js';
 
 async function eventually<T>(
   probe: () => Promise<T>,
@@ -56,12 +55,9 @@ for (const dialect of testDialects) {
         body: { productId: product.body.id, serials: ['L-1'] },
       });
       device = batch.body.devices[0];
-      const tls = await ensureTls({ dataDir: t.database.dataDir, hostnames: [] });
-      ca = readFileSync(tls.caFile as string, 'utf8');
-      const { tlsPort } = await t.app.gateway.start({
-        tls: { key: tls.key, cert: tls.cert, port: 0, host: '127.0.0.1' },
-      });
-      url = `mqtts://127.0.0.1:${tlsPort}`;
+      const gateway = await startTlsGateway(t);
+      ca = gateway.ca;
+      url = `mqtts://127.0.0.1:${gateway.port}`;
       sdk = new BricklessDevice({
         url,
         ca,

@@ -13,8 +13,7 @@ import { pem } from '../pki/device-ca.js';
 import { SecretBox } from '../secrets/master-key.js';
 import { testDialects } from '../store/test-helper.js';
 import { type TestApp, testApp } from '../test-support/app.js';
-import { connectMqtt } from '../test-support/mqtt.js';
-import { ensureTls } from '../tls/certs.js';
+import { connectMqtt, startTlsGateway } from '../test-support/mqtt.js';
 
 const run = promisify(execFile);
 const next = (client: MqttClient, event: string) => once(client as unknown as EventEmitter, event);
@@ -72,13 +71,7 @@ for (const dialect of testDialects) {
         },
       });
       productId = product.body.id;
-      const tls = await ensureTls({ dataDir: t.database.dataDir, hostnames: [] });
-      caFile = tls.caFile as string;
-      ca = (await import('node:fs')).readFileSync(caFile, 'utf8');
-      const started = await t.app.gateway.start({
-        tls: { key: tls.key, cert: tls.cert, port: 0, host: '127.0.0.1' },
-      });
-      port = started.tlsPort as number;
+      ({ port, ca, caFile } = await startTlsGateway(t));
     });
     after(async () => {
       for (const c of clients) c.end(true);

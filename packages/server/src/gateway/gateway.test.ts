@@ -6,8 +6,7 @@ import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { testDialects } from '../store/test-helper.js';
 import { type TestApp, testApp } from '../test-support/app.js';
-import { connectMqtt } from '../test-support/mqtt.js';
-import { ensureTls } from '../tls/certs.js';
+import { connectMqtt, startTlsGateway } from '../test-support/mqtt.js';
 
 async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -90,13 +89,7 @@ for (const dialect of testDialects) {
         assert.match(issued.body.secret, /^bds_[A-Za-z0-9_-]{43}$/);
         devices.push({ id: device.body.id, secret: issued.body.secret });
       }
-      const tls = await ensureTls({ dataDir: t.database.dataDir, hostnames: [] });
-      ca = (await import('node:fs')).readFileSync(tls.caFile as string, 'utf8');
-      caFile = tls.caFile as string;
-      const started = await t.app.gateway.start({
-        tls: { key: tls.key, cert: tls.cert, port: 0, host: '127.0.0.1' },
-      });
-      port = started.tlsPort as number;
+      ({ port, ca, caFile } = await startTlsGateway(t));
     });
     after(async () => {
       for (const c of clients) c.end(true);

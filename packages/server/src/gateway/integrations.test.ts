@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { type EventEmitter, once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { testDialects } from '../store/test-helper.js';
 import { plugCapabilities, type TestApp, testApp } from '../test-support/app.js';
-import { connectMqtt } from '../test-support/mqtt.js';
-import { ensureTls } from '../tls/certs.js';
+import { connectMqtt, startTlsGateway } from '../test-support/mqtt.js';
 
 const run = promisify(execFile);
 const next = (client: MqttClient, event: string) => once(client as unknown as EventEmitter, event);
@@ -64,12 +62,7 @@ for (const dialect of testDialects) {
         body: { name: 'pipeline', role: 'auditor' },
       });
       tokens.auditor = auditor.body.token;
-      const tls = await ensureTls({ dataDir: t.database.dataDir, hostnames: [] });
-      caFile = tls.caFile as string;
-      ca = readFileSync(caFile, 'utf8');
-      port = (
-        await t.app.gateway.start({ tls: { key: tls.key, cert: tls.cert, port: 0, host: '127.0.0.1' } })
-      ).tlsPort as number;
+      ({ port, ca, caFile } = await startTlsGateway(t));
     });
     after(async () => {
       for (const c of clients) c.end(true);

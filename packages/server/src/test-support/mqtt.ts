@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { ensureTls } from '../tls/certs.js';
+import type { TestApp } from './app.js';
 
 /**
  * Connects an MQTT client for a test: resolves on CONNACK 0, rejects with the broker's refusal
@@ -13,4 +16,17 @@ export function connectMqtt(url: string, options: IClientOptions, track?: MqttCl
     client.once('error', reject);
     client.once('close', () => reject(new Error('connection closed before CONNACK')));
   });
+}
+
+/**
+ * Starts the test app's device gateway on an ephemeral MQTT/TLS port of 127.0.0.1, with the CA and
+ * server certificate generated in the test's data dir; returns the port and the CA clients trust.
+ */
+export async function startTlsGateway(t: TestApp): Promise<{ port: number; ca: string; caFile: string }> {
+  const tls = await ensureTls({ dataDir: t.database.dataDir, hostnames: [] });
+  const caFile = tls.caFile as string;
+  const started = await t.app.gateway.start({
+    tls: { key: tls.key, cert: tls.cert, port: 0, host: '127.0.0.1' },
+  });
+  return { port: started.tlsPort as number, ca: readFileSync(caFile, 'utf8'), caFile };
 }
