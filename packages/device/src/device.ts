@@ -5,10 +5,13 @@ import {
   MAX_READINGS_PER_BATCH,
   type Reply,
   type TelemetryReading,
+  type UpdateOffer,
+  type UpdateStatus,
 } from '@brickless/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Backoff } from './backoff.js';
 import { type DeviceSettings, SettingsFile } from './settings.js';
+import { UpdateAgent, type UpdateOptions } from './updates/agent.js';
 
 export interface DeviceOptions {
   /** `mqtts://host:8883` (or `mqtt://` on a LAN with plain MQTT enabled). */
@@ -26,6 +29,8 @@ export interface DeviceOptions {
   /** Where to persist settings (server URL, applied state version); none when absent. */
   settingsFile?: string;
   connectTimeoutMs?: number;
+  /** Signed firmware updates (docs/updates.md): without this the device ignores offers. */
+  updates?: UpdateOptions;
 }
 
 export type CommandHandler = (params: unknown, request: CommandRequestPayload) => unknown | Promise<unknown>;
@@ -37,6 +42,8 @@ interface Events {
   /** An error reply from the server on `errors`. */
   serverError: [reply: Extract<Reply, { status: 'error' }>];
   dropped: [count: number];
+  /** Every update step the device reports, as it reports it. */
+  update: [status: UpdateStatus];
 }
 
 /** A command error the handler throws on purpose: sent to the server as `{code, message}`. */
@@ -68,6 +75,8 @@ export class BricklessDevice extends EventEmitter<Events> {
   #closed = false;
   #dropped = 0;
   #flushing: Promise<void> | null = null;
+  readonly #updates: UpdateAgent | null;
+  readonly #reports: UpdateStatus[] = [];
 
   constructor(options: DeviceOptions) {
     super();
@@ -76,6 +85,58 @@ export class BricklessDevice extends EventEmitter<Events> {
     this.#options = options;
     this.#backoff = new Backoff(options.backoff);
     this.#settings = options.settingsFile ? new SettingsFile(options.settingsFile) : null;
+    this.#updates = options.updates
+      ? new UpdateAgent(
+          options.updates,
+          {
+            deviceId: options.deviceId,
+            ...(options.secret ? { secret: options.secret } : {}),
+            ...(options.certificate ? { certificate: options.certificate } : {}),
+            ...(options.ca ? { ca: options.ca } : {}),
+          },
+          (status) => this.#reportUpdate(status),
+          () => this.reboot(),
+        )
+      : null;
+  }
+
+  /** The update agent, when `updates` was given: its slots and the firmware it runs. */
+  get updates(): UpdateAgent | null {
+    return this.#updates;
+  }
+
+  /** Reports an update step now, or as soon as the device is connected again. */
+  async #reportUpdate(status: UpdateStatus): Promise<void> {
+    this.emit('update', status);
+    this.#reports.push(status);
+    await this.#sendReports();
+  }
+
+  async #sendReports(): Promise<void> {
+    while (this.#client?.connected && this.#reports.length > 0) {
+      try {
+        await this.#client.publishAsync(
+          deviceTopic(this.#options.deviceId, 'updates/status'),
+          JSON.stringify(this.#reports[0]),
+          { qos: 1 },
+        );
+        this.#reports.shift();
+      } catch {
+        return;
+      }
+    }
+  }
+
+  /**
+   * Restarts the connection as a reboot would: the session ends and a new one begins, and a
+   * trial boot of new firmware runs its health check once connected.
+   */
+  async reboot(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#client?.endAsync();
+    await this.connect();
   }
 
   get connected(): boolean {
@@ -166,6 +227,7 @@ export class BricklessDevice extends EventEmitter<Events> {
           deviceTopic(deviceId, 'errors'),
           deviceTopic(deviceId, 'state/delta'),
           deviceTopic(deviceId, 'commands/request'),
+          ...(this.#updates ? [deviceTopic(deviceId, 'updates/offer')] : []),
         ],
         { qos: 1 },
       );
@@ -174,6 +236,8 @@ export class BricklessDevice extends EventEmitter<Events> {
       return; // the connection went away again; close schedules the next attempt
     }
     this.emit('connected');
+    await this.#sendReports();
+    await this.#updates?.afterBoot();
     await this.flush();
   }
 
@@ -267,6 +331,8 @@ export class BricklessDevice extends EventEmitter<Events> {
       if (saved) this.#settings?.save({ ...saved, stateVersion: version });
     } else if (topic === deviceTopic(deviceId, 'commands/request')) {
       await this.#onCommand(body as CommandRequestPayload);
+    } else if (topic === deviceTopic(deviceId, 'updates/offer')) {
+      await this.#updates?.handleOffer(body as UpdateOffer);
     }
   }
 
@@ -300,6 +366,7 @@ export class BricklessDevice extends EventEmitter<Events> {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#updates?.close();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#client?.endAsync();

@@ -14,3 +14,5 @@ export {
   type DeviceOptions,
 } from './device.js';
 export { type DeviceSettings, SettingsFile } from './settings.js';
+export { type SlotState, UpdateAgent, type UpdateOptions, UpdateRefused } from './updates/agent.js';
+export { DeviceFetcher } from './updates/fetcher.js';

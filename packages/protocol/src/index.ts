@@ -8,3 +8,4 @@ export const PROTOCOL_VERSION = 1;
 export * from './capabilities.js';
 export * from './payloads.js';
 export * from './topics.js';
+export * from './updates.js';

@@ -23,6 +23,11 @@ import { openStore, type Store } from './store/db.js';
 import { assertSchemaKnown, type MigrationReport, migrateToLatest } from './store/migrate.js';
 import { TelemetryService } from './telemetry/service.js';
 import { TwinService } from './twin/service.js';
+import { type ArtifactStore, FilesystemArtifactStore } from './updates/artifact-store.js';
+import { ReleaseService } from './updates/releases.js';
+import { UpdateRepository } from './updates/repository.js';
+import { RolloutEngine } from './updates/rollout-engine.js';
+import { RolloutService } from './updates/rollouts.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -30,6 +35,9 @@ export interface AppOptions {
   database: string;
   /** Seals the secrets kept in the database (device CA keys): `loadMasterKey(config.secrets.masterKeyFile)`. */
   secrets: SecretBox;
+  /** Where firmware images and SBOMs live: a directory (`config.updates.artifactDir`) or a store. */
+  artifacts: string | ArtifactStore;
+  maxArtifactBytes?: number;
   clock?: Clock;
   logger?: FastifyBaseLogger | boolean;
   https?: { key: string; cert: string } | null;
@@ -56,11 +64,19 @@ export interface App {
 }
 
 /** Builds every service once and wires them together. */
-export function createServices(store: Store, clock: Clock, secrets: SecretBox): Services {
+export function createServices(
+  store: Store,
+  clock: Clock,
+  secrets: SecretBox,
+  artifacts: ArtifactStore,
+  maxArtifactBytes = 2 * 1024 ** 3,
+): Services {
   const audit = new AuditLog({ clock, dialect: store.dialect });
   const deps = { db: store.db, clock, audit };
   const deviceCa = new DeviceCaService({ ...deps, secrets });
   const credentials = new DeviceCredentialService({ ...deps, ca: deviceCa });
+  const products = new ProductService(deps);
+  const releases = new ReleaseService({ ...deps, products });
   return {
     store,
     clock,
@@ -68,7 +84,7 @@ export function createServices(store: Store, clock: Clock, secrets: SecretBox): 
     tokens: new TokenService(deps),
     orgs: new OrganizationService(deps),
     brands: new BrandService(deps),
-    products: new ProductService(deps),
+    products,
     devices: new DeviceService(deps),
     deviceCa,
     credentials,
@@ -77,6 +93,12 @@ export function createServices(store: Store, clock: Clock, secrets: SecretBox): 
     events: new EventService(deps),
     twins: new TwinService(deps),
     commands: new CommandService(deps),
+    artifacts,
+    maxArtifactBytes,
+    updateRepository: new UpdateRepository({ ...deps, secrets }),
+    releases,
+    rollouts: new RolloutService({ ...deps, releases }),
+    rolloutEngine: new RolloutEngine(deps),
     metrics: new Metrics(),
   };
 }
@@ -92,7 +114,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     await store.close();
     throw error;
   }
-  const services = createServices(store, options.clock ?? systemClock, options.secrets);
+  const artifacts =
+    typeof options.artifacts === 'string'
+      ? new FilesystemArtifactStore(options.artifacts)
+      : options.artifacts;
+  const services = createServices(
+    store,
+    options.clock ?? systemClock,
+    options.secrets,
+    artifacts,
+    options.maxArtifactBytes,
+  );
   const localNonce = options.localPrincipal ? randomBytes(32).toString('hex') : null;
   const http = await buildHttp(services, {
     logger: options.logger ?? false,
@@ -115,6 +147,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     events: services.events,
     twins: services.twins,
     commands: services.commands,
+    rollouts: services.rolloutEngine,
     metrics: services.metrics,
     logger: http.log,
   });

@@ -52,6 +52,15 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    updates: Type.Object(
+      {
+        /** Where firmware images and SBOMs are kept (content-addressed). */
+        artifactDir: Type.String({ minLength: 1 }),
+        /** Largest artifact accepted, in bytes. */
+        maxArtifactBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 ** 3 }),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -83,6 +92,7 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MQTT_PORT: 'mqtt.port',
   BRICKLESS_MQTT_PLAIN_PORT: 'mqtt.plainPort',
   BRICKLESS_MASTER_KEY_FILE: 'secrets.masterKeyFile',
+  BRICKLESS_ARTIFACT_DIR: 'updates.artifactDir',
   BRICKLESS_TELEMETRY_RETENTION_DAYS: 'telemetry.retentionDays',
   BRICKLESS_LOG_LEVEL: 'log.level',
 };
@@ -190,6 +200,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     mqtt: { host: '0.0.0.0', port: 8883 },
     secrets: { masterKeyFile: join(dataDir, 'master.key') },
     telemetry: { retentionDays: 365 },
+    updates: { artifactDir: join(dataDir, 'artifacts'), maxArtifactBytes: 2 * 1024 ** 3 },
     log: { level: 'info' },
   };
   const config = merge(defaults, { ...layer, dataDir });

@@ -7,7 +7,20 @@ import { randomBytes } from 'node:crypto';
  * millisecond (or when a clock stands still or steps back) the random part of the previous id is
  * incremented instead, so ids made by one process are strictly increasing (the ULID monotonic rule).
  */
-export type IdPrefix = 'org' | 'brd' | 'prd' | 'dev' | 'tok' | 'aud' | 'crd' | 'cmd' | 'dca' | 'evt';
+export type IdPrefix =
+  | 'org'
+  | 'brd'
+  | 'prd'
+  | 'dev'
+  | 'tok'
+  | 'aud'
+  | 'crd'
+  | 'cmd'
+  | 'dca'
+  | 'evt'
+  | 'rel'
+  | 'rol'
+  | 'upr';
 
 let lastTime = 0;
 let lastRandom = 0n;

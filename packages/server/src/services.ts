@@ -14,6 +14,11 @@ import type { DeviceCaService } from './pki/device-ca.js';
 import type { Store } from './store/db.js';
 import type { TelemetryService } from './telemetry/service.js';
 import type { TwinService } from './twin/service.js';
+import type { ArtifactStore } from './updates/artifact-store.js';
+import type { ReleaseService } from './updates/releases.js';
+import type { UpdateRepository } from './updates/repository.js';
+import type { RolloutEngine } from './updates/rollout-engine.js';
+import type { RolloutService } from './updates/rollouts.js';
 
 /** Everything the composition root builds; routes and commands ask for the part they use. */
 export interface Services {
@@ -32,5 +37,12 @@ export interface Services {
   events: EventService;
   twins: TwinService;
   commands: CommandService;
+  artifacts: ArtifactStore;
+  /** Largest artifact accepted, in bytes. */
+  maxArtifactBytes: number;
+  updateRepository: UpdateRepository;
+  releases: ReleaseService;
+  rollouts: RolloutService;
+  rolloutEngine: RolloutEngine;
   metrics: Metrics;
 }

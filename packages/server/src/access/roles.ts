@@ -14,7 +14,9 @@ export type Permission =
   | 'fleet:write'
   | 'tokens:manage'
   | 'audit:read'
-  | 'security:write';
+  | 'security:write'
+  /** Publish TUF root and targets signatures: the maker's key holders act through this. */
+  | 'updates:manage';
 
 const grants: Record<Role, readonly Permission[]> = {
   // The platform admin can mint an admin token for any organisation, so withholding direct access
@@ -27,8 +29,9 @@ const grants: Record<Role, readonly Permission[]> = {
     'tokens:manage',
     'audit:read',
     'security:write',
+    'updates:manage',
   ],
-  admin: ['fleet:read', 'fleet:write', 'tokens:manage', 'audit:read', 'security:write'],
+  admin: ['fleet:read', 'fleet:write', 'tokens:manage', 'audit:read', 'security:write', 'updates:manage'],
   operator: ['fleet:read', 'fleet:write'],
   security: ['fleet:read', 'audit:read', 'security:write'],
   auditor: ['fleet:read', 'audit:read'],

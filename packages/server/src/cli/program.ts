@@ -9,8 +9,11 @@ import { migrateCommand } from './migrate.js';
 import { orgCommands } from './orgs.js';
 import { emit, printRecord } from './output.js';
 import { productCommands } from './products.js';
+import { releaseCommands } from './releases.js';
+import { rolloutCommands } from './rollouts.js';
 import type { ServeFlags } from './serve.js';
 import { simulateCommand } from './simulate.js';
+import { keyCommands, updateCommands } from './updates.js';
 
 export function buildProgram(): Command {
   const program = new Command('brickless')
@@ -54,6 +57,10 @@ export function buildProgram(): Command {
   productCommands(program);
   deviceCommands(program);
   auditCommands(program);
+  keyCommands(program);
+  updateCommands(program);
+  releaseCommands(program);
+  rolloutCommands(program);
   simulateCommand(program);
 
   program

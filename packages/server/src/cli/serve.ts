@@ -38,6 +38,8 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
   const app = await createApp({
     database: config.database,
     secrets: loadMasterKey(config.secrets.masterKeyFile),
+    artifacts: config.updates.artifactDir,
+    maxArtifactBytes: config.updates.maxArtifactBytes,
     logger,
     bodyLimit: config.http.bodyLimit,
     https: tls ? { key: tls.key, cert: tls.cert } : null,

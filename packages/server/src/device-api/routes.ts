@@ -8,6 +8,7 @@ import { RateLimiter } from '../gateway/rate-limit.js';
 import { CredentialRequestBody, IssuedCredential, toCredentialRequest } from '../gateway/routes.js';
 import { MessageRefused, UpstreamHandler } from '../gateway/upstream.js';
 import type { Services } from '../services.js';
+import { deviceUpdateRoutes } from '../updates/device.routes.js';
 import { DeviceAuthError, DeviceAuthenticator } from './auth.js';
 
 declare module 'fastify' {
@@ -34,7 +35,14 @@ const ErrorReply = Type.Object({
   id: Type.Optional(Type.String()),
   error: Type.Object({ code: Type.String(), message: Type.String() }),
 });
-const errors = { 400: ErrorReply, 401: ErrorReply, 409: ErrorReply, 413: ErrorReply, 429: ErrorReply };
+const errors = {
+  400: ErrorReply,
+  401: ErrorReply,
+  404: ErrorReply,
+  409: ErrorReply,
+  413: ErrorReply,
+  429: ErrorReply,
+};
 const Json = Type.Object({}, { additionalProperties: true });
 
 /** The HTTP status and Reply for an error in a device request. */
@@ -73,7 +81,7 @@ function toReply(error: unknown, request: FastifyRequest): { status: number; bod
  */
 export function deviceApiRoutes(app: FastifyInstance, services: Services): void {
   const { credentials, twins, commands, metrics, clock, store } = services;
-  const upstream = new UpstreamHandler(services);
+  const upstream = new UpstreamHandler({ ...services, rollouts: services.rolloutEngine });
   const messages = new RateLimiter({ rate: 200, burst: 1000, now: () => clock.now().getTime() });
   const lastSeen = new Map<string, number>();
   const auth = new DeviceAuthenticator({
@@ -343,4 +351,6 @@ export function deviceApiRoutes(app: FastifyInstance, services: Services): void 
       );
     },
   );
+
+  deviceUpdateRoutes(app, services, { upstream, device, ok, Ok, errors, security });
 }

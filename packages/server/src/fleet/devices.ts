@@ -297,7 +297,9 @@ async function writeTags(trx: Executor, deviceId: string, tags: string[]): Promi
  * The columns the fleet registry owns. Presence (online, node, last seen) belongs to the gateway
  * and is never written here, so an update cannot overwrite a concurrent connect or disconnect.
  */
-function toRow(d: Device): Omit<Database['devices'], 'online' | 'connected_node' | 'last_seen_at'> {
+function toRow(
+  d: Device,
+): Omit<Database['devices'], 'online' | 'connected_node' | 'last_seen_at' | 'security_version'> {
   return {
     id: d.id,
     org_id: d.orgId,

@@ -14,6 +14,7 @@ import type { Metrics } from '../http/metrics.js';
 import type { Database } from '../store/schema.js';
 import type { TelemetryService } from '../telemetry/service.js';
 import type { TwinService } from '../twin/service.js';
+import type { RolloutEngine } from '../updates/rollout-engine.js';
 import { GatewayAuthenticator, type GatewayClient } from './authentication.js';
 import type { DeviceCredentialService, DeviceIdentity } from './credentials.js';
 import { createEmitter } from './emitter.js';
@@ -56,6 +57,7 @@ export interface GatewayDeps {
   events: EventService;
   twins: TwinService;
   commands: CommandService;
+  rollouts: RolloutEngine;
   metrics: Metrics;
   logger: FastifyBaseLogger;
 }
@@ -99,6 +101,9 @@ export class MqttGateway {
     deps.credentials.on('revoked', (deviceId) => this.disconnect(deviceId));
     deps.commands.on('queued', (deviceId) => {
       if (this.#connected.has(deviceId)) void this.#deliverCommands(deviceId);
+    });
+    deps.rollouts.on('offer', (deviceId, offer) => {
+      if (this.#connected.has(deviceId)) this.#publish(deviceId, 'updates/offer', offer);
     });
     deps.twins.on('desired', (deviceId) => {
       if (this.#connected.has(deviceId)) void this.#sendDelta(deviceId);
@@ -172,6 +177,12 @@ export class MqttGateway {
         subscriptions.some((s) => s.topic === deviceTopic(identity.deviceId, 'commands/request'))
       ) {
         void this.#deliverCommands(identity.deviceId);
+      }
+      if (
+        identity &&
+        subscriptions.some((s) => s.topic === deviceTopic(identity.deviceId, 'updates/offer'))
+      ) {
+        void this.#offerUpdate(identity.deviceId);
       }
     });
     broker.on('clientDisconnect', (client) => {
@@ -345,7 +356,21 @@ export class MqttGateway {
     }
   }
 
-  #publish(deviceId: string, channel: 'state/delta' | 'errors' | 'commands/request', body: unknown): void {
+  /** An update offered while the device was away, or not yet answered. */
+  async #offerUpdate(deviceId: string): Promise<void> {
+    try {
+      const offer = await this.#deps.rollouts.currentOffer(deviceId);
+      if (offer) this.#publish(deviceId, 'updates/offer', offer);
+    } catch (error) {
+      this.#deps.logger.error({ err: error, device: deviceId }, 'could not offer the update');
+    }
+  }
+
+  #publish(
+    deviceId: string,
+    channel: 'state/delta' | 'errors' | 'commands/request' | 'updates/offer',
+    body: unknown,
+  ): void {
     this.broker.publish(
       {
         cmd: 'publish',

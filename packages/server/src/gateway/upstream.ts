@@ -1,9 +1,11 @@
-import type { UpstreamChannel } from '@brickless/protocol';
+import { type UpdateStatus, type UpstreamChannel, updateStatusSchema } from '@brickless/protocol';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { CommandResultRejected, type CommandService } from '../commands/service.js';
 import { EventRejected, type EventService } from '../events/service.js';
 import type { Metrics } from '../http/metrics.js';
 import { TelemetryRejected, type TelemetryService } from '../telemetry/service.js';
 import { StateRejected, type Twin, type TwinService } from '../twin/service.js';
+import type { RolloutEngine } from '../updates/rollout-engine.js';
 import type { DeviceIdentity } from './credentials.js';
 
 /** A device message refused for its content: the device gets `code` and `message` back. */
@@ -20,6 +22,7 @@ export type UpstreamResult =
   | { channel: 'events'; stored: number }
   | { channel: 'state/reported'; twin: Twin }
   | { channel: 'commands/result'; status: string }
+  | { channel: 'updates/status'; step: string }
   | { channel: 'ignored' };
 
 const rejections = [TelemetryRejected, EventRejected, StateRejected, CommandResultRejected];
@@ -44,8 +47,13 @@ export interface UpstreamDeps {
   events: EventService;
   twins: TwinService;
   commands: CommandService;
+  rollouts: RolloutEngine;
   metrics: Metrics;
 }
+
+const validateUpdateStatus = new Ajv2020({ strict: false, allErrors: false }).compile<UpdateStatus>(
+  updateStatusSchema,
+);
 
 export class UpstreamHandler {
   readonly #deps: UpstreamDeps;
@@ -93,9 +101,20 @@ export class UpstreamHandler {
         };
       case 'commands/result':
         return { channel, status: (await this.#deps.commands.complete(identity.deviceId, body())).status };
+      case 'updates/status': {
+        const status = body();
+        if (!validateUpdateStatus(status)) {
+          const first = validateUpdateStatus.errors?.[0];
+          throw new MessageRefused(
+            'invalid-payload',
+            `update status ${first?.instancePath || '/'} ${first?.message ?? 'is not valid'} (docs/updates.md)`,
+          );
+        }
+        await this.#deps.rollouts.report(identity.orgId, identity.deviceId, status);
+        return { channel, step: status.step };
+      }
       default:
-        // presence and updates/status: accepted; presence comes from the connection itself, and
-        // update status belongs to the updates issue.
+        // presence: accepted; presence comes from the connection itself.
         return { channel: 'ignored' };
     }
   }

@@ -17,6 +17,9 @@ import { credentialRoutes } from '../gateway/routes.js';
 import type { Services } from '../services.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
 import { twinRoutes } from '../twin/routes.js';
+import { ReleaseSchema, releaseRoutes } from '../updates/releases.routes.js';
+import { repositoryRoutes } from '../updates/repository.routes.js';
+import { RolloutSchema, rolloutRoutes } from '../updates/rollouts.routes.js';
 import { registerAuthentication } from './auth.js';
 import { healthRoutes } from './health.routes.js';
 import { sendProblem, toProblem } from './problem.js';
@@ -52,6 +55,8 @@ const sharedSchemas = [
   AuditEntrySchema,
   ChainReportSchema,
   CommandSchema,
+  ReleaseSchema,
+  RolloutSchema,
 ];
 
 /** Builds the HTTP API (no listen()): routes, validation, auth, errors, OpenAPI, metrics. */
@@ -158,6 +163,9 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
     commandRoutes(api, services);
     telemetryRoutes(api, services);
     eventRoutes(api, services);
+    repositoryRoutes(api, services);
+    releaseRoutes(api, services);
+    rolloutRoutes(api, services);
   });
   // Devices authenticate with their own credentials, never an API token.
   await app.register(async (deviceApi) => deviceApiRoutes(deviceApi, services));

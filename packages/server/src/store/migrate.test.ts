@@ -49,7 +49,7 @@ for (const dialect of testDialects) {
       await store.close();
       try {
         await assert.rejects(
-          createApp({ database: database.url, secrets: SecretBox.random() }),
+          createApp({ database: database.url, secrets: SecretBox.random(), artifacts: database.dataDir }),
           (error: unknown) => {
             assert.ok(error instanceof DomainError);
             assert.equal(error.code, 'schema-too-new');

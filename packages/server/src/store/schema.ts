@@ -57,6 +57,7 @@ export interface DevicesTable {
   deleted_at: string | null;
   online: Generated<number>;
   connected_node: string | null;
+  security_version: number | null;
 }
 
 export interface DeviceTagsTable {
@@ -166,6 +167,113 @@ export interface CommandsTable {
   result: string | null;
 }
 
+export interface TufOnlineKeysTable {
+  org_id: string;
+  role: string;
+  keyid: string;
+  public_hex: string;
+  private_sealed: string;
+  created_at: string;
+}
+
+export interface TufMetadataTable {
+  org_id: string;
+  role: string;
+  version: number;
+  document: string;
+  expires: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface TufTargetsDraftsTable {
+  org_id: string;
+  version: number;
+  document: string;
+  release_ids: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface ArtifactsTable {
+  org_id: string;
+  sha256: string;
+  /** bigint: PostgreSQL returns it as a string. */
+  length: number | string;
+  media_type: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface ReleasesTable {
+  id: string;
+  org_id: string;
+  product_id: string;
+  version: string;
+  kind: string;
+  security_version: number;
+  hardware: string;
+  notes: string;
+  filename: string;
+  target_path: string;
+  artifact_sha256: string;
+  artifact_length: number | string;
+  sbom_sha256: string | null;
+  status: string;
+  created_at: string;
+  created_by: string;
+  published_at: string | null;
+}
+
+export interface RolloutsTable {
+  id: string;
+  org_id: string;
+  release_id: string;
+  name: string;
+  kind: string;
+  selector: string;
+  waves: string;
+  success_threshold: number;
+  failure_threshold: number;
+  soak_seconds: number;
+  pace_per_minute: number | null;
+  window: string | null;
+  max_deferral_seconds: number;
+  status: string;
+  current_wave: number;
+  wave_started_at: string | null;
+  wave_completed_at: string | null;
+  status_reason: string | null;
+  failures_acknowledged: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export interface RolloutDevicesTable {
+  rollout_id: string;
+  device_id: string;
+  wave: number;
+  state: string;
+  reason: string | null;
+  offers: number;
+  offered_at: string | null;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface UpdateReportsTable {
+  id: string;
+  org_id: string;
+  device_id: string;
+  rollout_id: string | null;
+  release_id: string | null;
+  step: string;
+  reason: string | null;
+  time: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   brands: BrandsTable;
@@ -182,6 +290,14 @@ export interface Database {
   commands: CommandsTable;
   device_cas: DeviceCasTable;
   device_events: DeviceEventsTable;
+  tuf_online_keys: TufOnlineKeysTable;
+  tuf_metadata: TufMetadataTable;
+  tuf_targets_drafts: TufTargetsDraftsTable;
+  artifacts: ArtifactsTable;
+  releases: ReleasesTable;
+  rollouts: RolloutsTable;
+  rollout_devices: RolloutDevicesTable;
+  update_reports: UpdateReportsTable;
 }
 
 // Generated is re-exported for tables that later gain serial columns.

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type App, createApp } from '../app.js';
 import { ManualClock } from '../clock.js';
@@ -32,7 +33,7 @@ export interface Response {
 /** The real app on a fresh database of the dialect, driven over in-process HTTP (Fastify inject). */
 export async function testApp(
   dialect: Dialect,
-  options: { clock?: ManualClock; bodyLimit?: number; https?: boolean } = {},
+  options: { clock?: ManualClock; bodyLimit?: number; https?: boolean; maxArtifactBytes?: number } = {},
 ): Promise<TestApp> {
   const database = await freshDatabase(dialect);
   const tls = options.https ? await ensureTls({ dataDir: database.dataDir, hostnames: [] }) : null;
@@ -40,6 +41,8 @@ export async function testApp(
   const app = await createApp({
     database: database.url,
     secrets: SecretBox.random(),
+    artifacts: join(database.dataDir, 'artifacts'),
+    ...(options.maxArtifactBytes ? { maxArtifactBytes: options.maxArtifactBytes } : {}),
     clock,
     ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),

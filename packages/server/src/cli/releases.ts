@@ -1,0 +1,213 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Metadata, MetadataKind, type Targets } from '@tufjs/models';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { DomainError } from '../errors.js';
+import type { Page } from '../store/pagination.js';
+import type { Release } from '../updates/releases.js';
+import type { TargetsDraft } from '../updates/repository.js';
+import { collect, enc, query, resolveOrg, withClient } from './context.js';
+import { emit, emitPage, printRecord } from './output.js';
+import { postSignatures, printSignResult, signFile } from './updates.js';
+
+const columns: [string, (r: Release) => unknown][] = [
+  ['id', (r) => r.id],
+  ['product', (r) => r.productId],
+  ['version', (r) => r.version],
+  ['kind', (r) => r.kind],
+  ['security version', (r) => r.securityVersion],
+  ['status', (r) => r.status],
+  ['size', (r) => r.length],
+];
+
+/** Uploads a file with a progress bar on a terminal (and none for scripts). */
+async function upload(
+  ctx: {
+    json: boolean;
+    client: { upload<T>(path: string, file: string, onProgress?: (n: number) => void): Promise<T> };
+  },
+  path: string,
+  file: string,
+  label: string,
+): Promise<{ sha256: string; length: number }> {
+  const size = statSync(file).size;
+  const bar =
+    !ctx.json && process.stderr.isTTY && size > 1024 * 1024
+      ? new SingleBar({
+          format: `${label} [{bar}] {percentage}% {value}/{total} bytes`,
+          stream: process.stderr,
+        })
+      : null;
+  bar?.start(size, 0);
+  try {
+    return await ctx.client.upload(path, file, (sent) => bar?.update(sent));
+  } finally {
+    bar?.stop();
+  }
+}
+
+export function releaseCommands(program: Command): void {
+  const releases = program.command('release').description('firmware releases: upload, sign offline, list');
+
+  releases
+    .command('create')
+    .description('upload a firmware image (and its SBOM) and create a release; sign it before rolling it out')
+    .requiredOption('--product <productId>', 'the product it is for')
+    .requiredOption('--version <semver>', 'its version, for example 1.4.2')
+    .requiredOption('--file <image>', 'the firmware image')
+    .requiredOption('--kind <kind>', 'security (a fix, delivered on its own) or feature')
+    .requiredOption(
+      '--security-version <n>',
+      'anti-rollback floor: devices refuse anything below what they run',
+    )
+    .option('--hardware <revision>', 'hardware revision it runs on; repeat (default: the product’s)', collect)
+    .option('--notes <text>', 'release notes')
+    .option('--notes-file <file>', 'release notes from a file')
+    .option('--sbom <file>', 'the SBOM (CycloneDX or SPDX JSON) of this image')
+    .action(
+      async (
+        opts: {
+          product: string;
+          version: string;
+          file: string;
+          kind: string;
+          securityVersion: string;
+          hardware?: string[];
+          notes?: string;
+          notesFile?: string;
+          sbom?: string;
+        },
+        command: Command,
+      ) =>
+        withClient(command, async (ctx) => {
+          if (opts.kind !== 'security' && opts.kind !== 'feature')
+            throw new DomainError('validation-failed', '--kind must be security or feature');
+          const securityVersion = Number(opts.securityVersion);
+          if (!Number.isInteger(securityVersion) || securityVersion < 0)
+            throw new DomainError(
+              'validation-failed',
+              '--security-version must be a whole number, 0 or more',
+            );
+          const org = await resolveOrg(ctx);
+          const image = await upload(ctx, `/v1/orgs/${enc(org)}/artifacts`, opts.file, 'image');
+          const sbom = opts.sbom
+            ? await upload(
+                ctx,
+                `/v1/orgs/${enc(org)}/artifacts?mediaType=application%2Fjson`,
+                opts.sbom,
+                'sbom',
+              )
+            : null;
+          const notes = opts.notesFile ? readFileSync(opts.notesFile, 'utf8') : opts.notes;
+          const release = await ctx.client.request<Release>('POST', `/v1/orgs/${enc(org)}/releases`, {
+            productId: opts.product,
+            version: opts.version,
+            kind: opts.kind,
+            securityVersion,
+            filename: basename(opts.file),
+            sha256: image.sha256,
+            ...(opts.hardware ? { hardware: opts.hardware } : {}),
+            ...(notes ? { notes } : {}),
+            ...(sbom ? { sbomSha256: sbom.sha256 } : {}),
+          });
+          emit(ctx, release, () => {
+            printRecord({ ...release });
+            process.stderr.write(
+              'next: sign it with the targets key(s): brickless release sign --key FILE\n',
+            );
+          });
+        }),
+    );
+
+  releases
+    .command('list')
+    .description('list releases, newest first')
+    .option('--product <productId>', 'only this product’s')
+    .option('--kind <kind>', 'security or feature')
+    .option('--limit <n>', 'page size', '50')
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .action(
+      async (opts: { product?: string; kind?: string; limit: string; cursor?: string }, command: Command) =>
+        withClient(command, async (ctx) => {
+          const org = await resolveOrg(ctx);
+          const page = await ctx.client.request<Page<Release>>(
+            'GET',
+            `/v1/orgs/${enc(org)}/releases${query({ productId: opts.product, kind: opts.kind, limit: opts.limit, cursor: opts.cursor })}`,
+          );
+          emitPage(ctx, page, columns);
+        }),
+    );
+
+  releases
+    .command('get <releaseId>')
+    .description('show a release')
+    .action(async (id: string, _opts: unknown, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const release = await ctx.client.request<Release>('GET', `/v1/orgs/${enc(org)}/releases/${enc(id)}`);
+        emit(ctx, release, () => printRecord({ ...release }));
+      }),
+    );
+
+  releases
+    .command('sign')
+    .description(
+      'sign the targets metadata with the targets key file(s) on this machine; with --file, sign a targets file offline',
+    )
+    .requiredOption('--key <file>', 'private targets key file; repeat', collect)
+    .option(
+      '--file <targets.json>',
+      'sign this file (from `brickless updates targets draft`) without a server',
+    )
+    .option('--expires-days <days>', 'days until the new targets expire', '365')
+    .action(async (opts: { key: string[]; file?: string; expiresDays: string }, command: Command) => {
+      if (opts.file) {
+        const file = opts.file;
+        const json = JSON.parse(readFileSync(file, 'utf8')) as never;
+        const metadata = signFile(
+          Metadata.fromJSON(MetadataKind.Targets, json) as Metadata<Targets>,
+          opts.key,
+        );
+        writeFileSync(file, `${JSON.stringify(metadata.toJSON(), null, 2)}\n`);
+        process.stdout.write(
+          `${file}: ${Object.keys(metadata.signatures).length} signature(s); publish with \`brickless updates targets publish ${file}\`\n`,
+        );
+        return;
+      }
+      await withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        // Reuse a draft others have begun signing; otherwise build one from the releases now.
+        let draft: TargetsDraft | null = null;
+        try {
+          draft = await ctx.client.request<TargetsDraft>('GET', `/v1/orgs/${enc(org)}/updates/targets/draft`);
+        } catch {
+          draft = null;
+        }
+        if (!draft)
+          draft = await ctx.client.request<TargetsDraft>(
+            'POST',
+            `/v1/orgs/${enc(org)}/updates/targets/draft`,
+            {
+              expiresInDays: Number(opts.expiresDays),
+            },
+          );
+        const metadata = Metadata.fromJSON(
+          MetadataKind.Targets,
+          draft.metadata as never,
+        ) as Metadata<Targets>;
+        const before = new Set(Object.keys(metadata.signatures));
+        signFile(metadata, opts.key);
+        for (const id of before) delete metadata.signatures[id];
+        if (!ctx.json) {
+          const paths = Object.keys(metadata.signed.targets);
+          process.stderr.write(
+            `signing targets version ${metadata.signed.version}: ${paths.length} image(s)\n`,
+          );
+          for (const path of paths) process.stderr.write(`  ${path}\n`);
+        }
+        const result = await postSignatures(ctx, org, metadata);
+        emit(ctx, result, () => printSignResult(result));
+      });
+    });
+}

@@ -1,0 +1,413 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { finalUpdateSteps, type UpdateOffer, type UpdateStatus } from '@brickless/protocol';
+import { type Kysely, sql } from 'kysely';
+import type { AuditLog } from '../audit/service.js';
+import type { Clock } from '../clock.js';
+import { newId } from '../ids.js';
+import type { Database, ReleasesTable, RolloutsTable } from '../store/schema.js';
+import { type Executor, inTransaction } from '../store/transaction.js';
+import type { RolloutSelector } from './rollouts.js';
+import { isOpen, parseWindow } from './window.js';
+
+/** Offers per rollout and tick when no pace is set, so one tick stays short. */
+const OFFERS_PER_TICK = 1000;
+/** An offer the device has not answered is sent again after this long, if it is connected. */
+const REOFFER_AFTER_MS = 5 * 60_000;
+/** A device seen over HTTP this recently counts as reachable (it polls for offers). */
+const HTTP_REACHABLE_MS = 5 * 60_000;
+const FINAL = ['succeeded', 'failed', 'rolled-back', 'cancelled'];
+const ACTIVE_ROLLOUT = ['running', 'paused', 'halted'];
+
+/** Position of a device in a rollout, in [0, 1): stable, and independent between rollouts. */
+function positionOf(rolloutId: string, deviceId: string): number {
+  return createHash('sha256').update(`${rolloutId}:${deviceId}`).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+function waveAt(waves: number[], position: number): number {
+  const index = waves.findIndex((percent) => position < percent / 100);
+  return index < 0 ? waves.length - 1 : index;
+}
+
+export interface RolloutEvents {
+  offer: [deviceId: string, offer: UpdateOffer];
+  changed: [rolloutId: string, status: string];
+}
+
+/**
+ * Drives every running rollout, one `tick()` at a time (serve calls it every few seconds; tests
+ * call it directly with a manual clock): enrols matching devices, halts on too many failures,
+ * advances waves, and offers the release to reachable devices within the window and pace.
+ */
+export class RolloutEngine extends EventEmitter<RolloutEvents> {
+  readonly #db: Kysely<Database>;
+  readonly #clock: Clock;
+  readonly #audit: AuditLog;
+
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
+    super();
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#audit = deps.audit;
+  }
+
+  async tick(): Promise<void> {
+    const rollouts = await this.#db
+      .selectFrom('rollouts')
+      .selectAll()
+      .where('status', '=', 'running')
+      .orderBy('id')
+      .execute();
+    for (const rollout of rollouts) await this.#run(rollout);
+  }
+
+  /** One rollout's step now, for example right after it was created. */
+  async advance(rolloutId: string): Promise<void> {
+    const rollout = await this.#db
+      .selectFrom('rollouts')
+      .selectAll()
+      .where('id', '=', rolloutId)
+      .executeTakeFirst();
+    if (rollout?.status === 'running') await this.#run(rollout);
+  }
+
+  async #run(rollout: RolloutsTable): Promise<void> {
+    const release = await this.#db
+      .selectFrom('releases')
+      .selectAll()
+      .where('id', '=', rollout.release_id)
+      .executeTakeFirstOrThrow();
+    await this.#enrol(rollout, release);
+    const current = await this.#evaluate(rollout.id);
+    if (current?.status === 'running') await this.#offer(current, release);
+  }
+
+  /** Adds devices that match now (new, or changed since), each to the wave its position gives. */
+  async #enrol(rollout: RolloutsTable, release: ReleasesTable): Promise<void> {
+    const selector = JSON.parse(rollout.selector) as RolloutSelector;
+    let query = this.#db
+      .selectFrom('devices as d')
+      .select(['d.id', 'd.firmware_version'])
+      .where('d.org_id', '=', rollout.org_id)
+      .where('d.product_id', '=', release.product_id)
+      .where('d.deleted_at', 'is', null)
+      .where((eb) =>
+        eb.or([
+          eb('d.security_version', 'is', null),
+          eb('d.security_version', '<=', release.security_version),
+        ]),
+      )
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('rollout_devices')
+              .select('device_id')
+              .where('rollout_id', '=', rollout.id)
+              .whereRef('device_id', '=', 'd.id'),
+          ),
+        ),
+      )
+      // One update at a time: a device still busy in another active rollout waits for it.
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('rollout_devices as o')
+              .innerJoin('rollouts as r', 'r.id', 'o.rollout_id')
+              .select('o.device_id')
+              .whereRef('o.device_id', '=', 'd.id')
+              .where('r.status', 'in', ACTIVE_ROLLOUT)
+              .where('o.state', 'not in', FINAL),
+          ),
+        ),
+      );
+    if (selector.brandIds) query = query.where('d.brand_id', 'in', selector.brandIds);
+    if (selector.firmwareVersions) query = query.where('d.firmware_version', 'in', selector.firmwareVersions);
+    if (selector.deviceIds) query = query.where('d.id', 'in', selector.deviceIds);
+    if (selector.tags)
+      query = query.where('d.id', 'in', (eb) =>
+        eb
+          .selectFrom('device_tags')
+          .select('device_id')
+          .where('tag', 'in', selector.tags ?? []),
+      );
+    const devices = await query.limit(50_000).execute();
+    if (devices.length === 0) return;
+    const waves = JSON.parse(rollout.waves) as number[];
+    const existing = await this.#db
+      .selectFrom('rollout_devices')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('rollout_id', '=', rollout.id)
+      .executeTakeFirstOrThrow();
+    const ranked = devices
+      .map((d) => ({ ...d, position: positionOf(rollout.id, d.id) }))
+      .sort((a, b) => a.position - b.position);
+    // The first enrolment fills waves by rank, so even a 1 % canary wave gets a device; devices
+    // that match later go to the wave of their position.
+    const byRank = Number(existing.n) === 0;
+    const now = this.#clock.now().toISOString();
+    const rows = ranked.map((d, index) => {
+      const wave = byRank
+        ? waves.findIndex((percent) => index < Math.ceil((percent / 100) * ranked.length))
+        : waveAt(waves, d.position);
+      const current = d.firmware_version === release.version;
+      return {
+        rollout_id: rollout.id,
+        device_id: d.id,
+        wave: wave < 0 ? waves.length - 1 : wave,
+        state: current ? 'succeeded' : 'pending',
+        reason: current ? 'already-current' : null,
+        offers: 0,
+        offered_at: null,
+        updated_at: now,
+        finished_at: current ? now : null,
+      };
+    });
+    await inTransaction(this.#db, async (trx) => {
+      for (let i = 0; i < rows.length; i += 500)
+        await trx
+          .insertInto('rollout_devices')
+          .values(rows.slice(i, i + 500))
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+    });
+  }
+
+  /** Halts, advances or completes the rollout from its counts; returns the row as it now is. */
+  async #evaluate(rolloutId: string): Promise<RolloutsTable | undefined> {
+    return inTransaction(this.#db, async (trx) => {
+      const rollout = await trx
+        .selectFrom('rollouts')
+        .selectAll()
+        .where('id', '=', rolloutId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (rollout?.status !== 'running') return rollout;
+      const waves = JSON.parse(rollout.waves) as number[];
+      const counts = await trx
+        .selectFrom('rollout_devices')
+        .select(['state', (eb) => eb.fn.countAll<number | string>().as('n')])
+        .where('rollout_id', '=', rolloutId)
+        .where('wave', '<=', rollout.current_wave)
+        .groupBy('state')
+        .execute();
+      const count = (...states: string[]) =>
+        counts.filter((c) => states.includes(c.state)).reduce((sum, c) => sum + Number(c.n), 0);
+      const devices = count(...counts.map((c) => c.state)) - count('cancelled');
+      const failed = count('failed', 'rolled-back');
+      const succeeded = count('succeeded');
+      const now = this.#clock.now();
+      const update = async (
+        set: Partial<RolloutsTable>,
+        action: string,
+        details: Record<string, unknown>,
+      ) => {
+        await trx
+          .updateTable('rollouts')
+          .set({ ...set, updated_at: now.toISOString() })
+          .where('id', '=', rolloutId)
+          .execute();
+        await this.#audit.append(trx, rollout.org_id, {
+          actor: 'system:rollouts',
+          action,
+          targetType: 'rollout',
+          targetId: rolloutId,
+          details,
+        });
+        Object.assign(rollout, set);
+        if (set.status) this.emit('changed', rolloutId, set.status);
+      };
+      // The automatic halt (also for security rollouts): more failures than the share allows.
+      const allowed = Math.floor(rollout.failure_threshold * devices);
+      if (failed - rollout.failures_acknowledged > allowed) {
+        const reason = `${failed} of ${devices} devices failed in waves 1–${rollout.current_wave + 1}; at most ${allowed} (${rollout.failure_threshold * 100} %) may`;
+        await update({ status: 'halted', status_reason: reason }, 'rollout.halt', {
+          failed,
+          devices,
+          wave: rollout.current_wave,
+        });
+        return rollout;
+      }
+      if (succeeded < Math.ceil(rollout.success_threshold * devices)) return rollout;
+      const last = rollout.current_wave >= waves.length - 1;
+      if (last) {
+        const open = await trx
+          .selectFrom('rollout_devices')
+          .select('device_id')
+          .where('rollout_id', '=', rolloutId)
+          .where('state', 'not in', FINAL)
+          .limit(1)
+          .executeTakeFirst();
+        if (!open)
+          await update({ status: 'completed', completed_at: now.toISOString() }, 'rollout.complete', {
+            succeeded,
+            failed,
+            devices,
+          });
+        return rollout;
+      }
+      if (!rollout.wave_completed_at) {
+        rollout.wave_completed_at = now.toISOString();
+        await trx
+          .updateTable('rollouts')
+          .set({ wave_completed_at: rollout.wave_completed_at })
+          .where('id', '=', rolloutId)
+          .execute();
+      }
+      if (now.getTime() < Date.parse(rollout.wave_completed_at) + rollout.soak_seconds * 1000) return rollout;
+      await update(
+        {
+          current_wave: rollout.current_wave + 1,
+          wave_started_at: now.toISOString(),
+          wave_completed_at: null,
+        },
+        'rollout.advance',
+        { wave: rollout.current_wave + 1, percent: waves[rollout.current_wave + 1], succeeded, devices },
+      );
+      return rollout;
+    });
+  }
+
+  async #offer(rollout: RolloutsTable, release: ReleasesTable): Promise<void> {
+    const now = this.#clock.now();
+    if (rollout.window && !isOpen(parseWindow(rollout.window), now)) return;
+    let budget = OFFERS_PER_TICK;
+    if (rollout.pace_per_minute !== null) {
+      const recent = await this.#db
+        .selectFrom('rollout_devices')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('rollout_id', '=', rollout.id)
+        .where('offered_at', '>', new Date(now.getTime() - 60_000).toISOString())
+        .executeTakeFirstOrThrow();
+      budget = Math.min(budget, rollout.pace_per_minute - Number(recent.n));
+    }
+    if (budget <= 0) return;
+    const reachableSince = new Date(now.getTime() - HTTP_REACHABLE_MS).toISOString();
+    const reofferBefore = new Date(now.getTime() - REOFFER_AFTER_MS).toISOString();
+    const candidates = await this.#db
+      .selectFrom('rollout_devices as rd')
+      .innerJoin('devices as d', 'd.id', 'rd.device_id')
+      .select(['rd.device_id', 'rd.state'])
+      .where('rd.rollout_id', '=', rollout.id)
+      .where('rd.wave', '<=', rollout.current_wave)
+      .where((eb) =>
+        eb.or([
+          eb('rd.state', '=', 'pending'),
+          eb.and([eb('rd.state', '=', 'offered'), eb('rd.offered_at', '<', reofferBefore)]),
+        ]),
+      )
+      .where((eb) => eb.or([eb('d.online', '=', 1), eb('d.last_seen_at', '>', reachableSince)]))
+      .orderBy('rd.wave')
+      .orderBy('rd.device_id')
+      .limit(budget)
+      .execute();
+    if (candidates.length === 0) return;
+    const at = now.toISOString();
+    const ids = candidates.map((c) => c.device_id);
+    for (let i = 0; i < ids.length; i += 500)
+      await this.#db
+        .updateTable('rollout_devices')
+        .set({ state: 'offered', offered_at: at, updated_at: at, offers: sql`offers + 1` })
+        .where('rollout_id', '=', rollout.id)
+        .where('device_id', 'in', ids.slice(i, i + 500))
+        .execute();
+    const offer = toOffer(rollout, release);
+    for (const id of ids) this.emit('offer', id, offer);
+  }
+
+  /** The offer a device should act on now, if any: for a device that (re)connects or polls. */
+  async currentOffer(deviceId: string): Promise<UpdateOffer | null> {
+    const row = await this.#db
+      .selectFrom('rollout_devices as rd')
+      .innerJoin('rollouts as r', 'r.id', 'rd.rollout_id')
+      .innerJoin('releases as rel', 'rel.id', 'r.release_id')
+      .selectAll('r')
+      .select(['rel.target_path', 'rel.version as release_version'])
+      .where('rd.device_id', '=', deviceId)
+      .where('r.status', '=', 'running')
+      .where('rd.state', 'not in', ['pending', ...FINAL])
+      .orderBy('r.id', 'desc')
+      .executeTakeFirst();
+    if (!row) return null;
+    return toOffer(row, { id: row.release_id, target_path: row.target_path, version: row.release_version });
+  }
+
+  /**
+   * A step the device reported (MQTT `updates/status` or HTTP): kept in its history, moves its
+   * state in the rollout, and on success records the firmware it now runs.
+   */
+  async report(orgId: string, deviceId: string, status: UpdateStatus): Promise<void> {
+    const now = this.#clock.now().toISOString();
+    await inTransaction(this.#db, async (trx) => {
+      await trx
+        .insertInto('update_reports')
+        .values({
+          id: newId('upr', this.#clock.now()),
+          org_id: orgId,
+          device_id: deviceId,
+          rollout_id: status.rollout ?? null,
+          release_id: status.release ?? null,
+          step: status.step,
+          reason: status.reason ?? null,
+          time: now,
+        })
+        .execute();
+      const final = finalUpdateSteps.includes(status.step);
+      if (status.rollout)
+        await trx
+          .updateTable('rollout_devices')
+          .set({
+            state: status.step,
+            reason: status.reason ?? null,
+            updated_at: now,
+            finished_at: final ? now : null,
+          })
+          .where('rollout_id', '=', status.rollout)
+          .where('device_id', '=', deviceId)
+          .where('state', '!=', 'cancelled')
+          .execute();
+      if (status.version !== undefined && (status.step === 'succeeded' || status.step === 'rolled-back'))
+        await this.#recordFirmware(trx, deviceId, status.version, status.securityVersion);
+    });
+  }
+
+  async #recordFirmware(
+    trx: Executor,
+    deviceId: string,
+    version: string,
+    securityVersion: number | undefined,
+  ) {
+    await trx
+      .updateTable('devices')
+      .set({
+        firmware_version: version,
+        ...(securityVersion !== undefined ? { security_version: securityVersion } : {}),
+      })
+      .where('id', '=', deviceId)
+      .execute();
+  }
+
+  /** A device's update history, newest first. */
+  async history(deviceId: string, limit: number) {
+    return this.#db
+      .selectFrom('update_reports')
+      .select(['id', 'rollout_id', 'release_id', 'step', 'reason', 'time'])
+      .where('device_id', '=', deviceId)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+  }
+}
+
+function toOffer(
+  rollout: Pick<RolloutsTable, 'id' | 'kind' | 'max_deferral_seconds'>,
+  release: Pick<ReleasesTable, 'id' | 'target_path' | 'version'>,
+): UpdateOffer {
+  return {
+    rollout: rollout.id,
+    release: release.id,
+    target: release.target_path,
+    version: release.version,
+    kind: rollout.kind as UpdateOffer['kind'],
+    maxDeferralSeconds: rollout.max_deferral_seconds,
+  };
+}
