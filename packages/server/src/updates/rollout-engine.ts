@@ -179,7 +179,6 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
         .selectFrom('rollouts')
         .selectAll()
         .where('id', '=', rolloutId)
-        .forUpdate()
         .executeTakeFirst();
       if (rollout?.status !== 'running') return rollout;
       const waves = JSON.parse(rollout.waves) as number[];
@@ -201,11 +200,15 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
         action: string,
         details: Record<string, unknown>,
       ) => {
-        await trx
+        // Optimistic: only from the state read above, so two nodes never apply one step twice.
+        const result = await trx
           .updateTable('rollouts')
           .set({ ...set, updated_at: now.toISOString() })
           .where('id', '=', rolloutId)
-          .execute();
+          .where('status', '=', 'running')
+          .where('current_wave', '=', rollout.current_wave)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) return;
         await this.#audit.append(trx, rollout.org_id, {
           actor: 'system:rollouts',
           action,

@@ -325,7 +325,6 @@ export class RolloutService {
         .selectAll()
         .where('org_id', '=', orgId)
         .where('id', '=', id)
-        .forUpdate()
         .executeTakeFirst();
       if (!row) throw notFound('rollout', id);
       const allowed: Record<typeof action, string[]> = {
@@ -359,7 +358,15 @@ export class RolloutService {
           .where('state', '=', 'pending')
           .execute();
       }
-      await trx.updateTable('rollouts').set(set).where('id', '=', id).execute();
+      // Optimistic: only from the status read above (the engine may have moved it meanwhile).
+      const result = await trx
+        .updateTable('rollouts')
+        .set(set)
+        .where('id', '=', id)
+        .where('status', '=', row.status)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0)
+        throw conflict('the rollout changed meanwhile; look again and retry');
       await this.#audit.append(trx, orgId, {
         actor,
         action: `rollout.${action}`,
