@@ -78,10 +78,21 @@ const TUF_REASONS: Record<string, string> = {
   RepositoryError: 'metadata-invalid',
 };
 
+/** tuf-js wraps snapshot and targets failures in a RuntimeError whose text names the cause. */
+const WRAPPED_REASONS: [RegExp, string][] = [
+  [/signed by \d+\/\d+ keys/, 'signature-invalid'],
+  [/expired/i, 'metadata-expired'],
+  [/version/i, 'metadata-rollback'],
+  [/length|hash/i, 'hash-mismatch'],
+];
+
 function reasonOf(error: unknown): { reason: string; message: string } {
   if (error instanceof UpdateRefused) return { reason: error.reason, message: error.message };
   const name = (error as Error)?.constructor?.name ?? 'Error';
-  return { reason: TUF_REASONS[name] ?? 'failed', message: (error as Error)?.message ?? String(error) };
+  const message = (error as Error)?.message ?? String(error);
+  const wrapped =
+    name === 'RuntimeError' ? WRAPPED_REASONS.find(([pattern]) => pattern.test(message)) : undefined;
+  return { reason: wrapped?.[1] ?? TUF_REASONS[name] ?? 'failed', message };
 }
 
 /**
