@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Metadata, MetadataKind, type Targets } from '@tufjs/models';
 import { testDialects } from '../store/test-helper.js';
 import { plugCapabilities, type TestApp, testApp } from '../test-support/app.js';
+import { createRelease, initRepository, makerKeys, signTargets } from '../test-support/updates.js';
+import { signerFor } from '../updates/keys.js';
+import { buildRoot } from '../updates/metadata.js';
 
 /**
  * Walks every route of the OpenAPI document with organisation A's admin token against
@@ -48,7 +52,52 @@ for (const dialect of testDialects) {
         body: { name: 'reboot' },
       });
       ids.commandId = command.body.id;
+
+      // Signed updates: a repository, a published release and a rollout, an open targets draft,
+      // and a valid next root, so each route would succeed if isolation failed.
+      const keys = makerKeys();
+      await initRepository(t, org.slug, keys);
+      ids.releaseId = await createRelease(t, org.slug, product.body.id, Buffer.from(`${org.slug} image`), {
+        version: '1.0.0',
+      });
+      await signTargets(t, org.slug, [keys.targets[0] as never]);
+      const release = await t.call('GET', `/v1/orgs/${org.slug}/releases/${ids.releaseId}`);
+      ids.sha256 = release.body.sha256;
+      ids.file = '1.root.json';
+      const rollout = await t.call('POST', `/v1/orgs/${org.slug}/rollouts`, {
+        token: org.token,
+        body: { releaseId: ids.releaseId },
+      });
+      ids.rolloutId = rollout.body.id;
+      await createRelease(t, org.slug, product.body.id, Buffer.from(`${org.slug} image 2`), {
+        version: '1.0.1',
+      });
+      const draft = await t.call('POST', `/v1/orgs/${org.slug}/updates/targets/draft`, { body: {} });
+      const metadata = Metadata.fromJSON(MetadataKind.Targets, draft.body.metadata) as Metadata<Targets>;
+      metadata.sign(signerFor(keys.targets[0] as never), false);
+      const signature = Object.values(metadata.signatures)[0] as { keyID: string; sig: string };
+      extra[org.slug] = {
+        signatures: {
+          version: draft.body.version,
+          signatures: [{ keyid: signature.keyID, sig: signature.sig }],
+        },
+      };
+      const online = (await t.call('GET', `/v1/orgs/${org.slug}/updates/online-keys`)).body;
+      const next = buildRoot({
+        version: 2,
+        expires: new Date(Date.now() + 86_400_000 * 30),
+        rootKeys: keys.root,
+        rootThreshold: 2,
+        targetsKeys: keys.targets,
+        targetsThreshold: 1,
+        escrowKeys: [],
+        snapshotKey: online.snapshot,
+        timestampKey: online.timestamp,
+      });
+      for (const key of keys.root) next.sign(signerFor(key), true);
+      (extra[org.slug] as Record<string, unknown>).root = next.toJSON();
     };
+    const extra: Record<string, Record<string, unknown>> = {};
 
     /** A body that would succeed if isolation failed; every route with a body must have one here. */
     const bodies = (ids: Record<string, string>): Record<string, unknown> => ({
@@ -75,6 +124,22 @@ for (const dialect of testDialects) {
       'PATCH /v1/orgs/{org}/devices/{deviceId}/state': { version: 0, desired: { on: true } },
       'POST /v1/orgs/{org}/provisioning': { productId: ids.productId, serials: ['P-1', 'P-2'] },
       'POST /v1/platform/tokens': { name: 'backdoor', role: 'platform-admin' },
+      'PUT /v1/orgs/{org}/updates/root': extra['org-b']?.root,
+      'POST /v1/orgs/{org}/updates/targets/draft': {},
+      'POST /v1/orgs/{org}/updates/targets/signatures': extra['org-b']?.signatures,
+      'POST /v1/orgs/{org}/artifacts': {},
+      'POST /v1/orgs/{org}/releases': {
+        productId: ids.productId,
+        version: '9.9.9',
+        kind: 'feature',
+        securityVersion: 1,
+        filename: 'planted.bin',
+        sha256: ids.sha256,
+      },
+      'POST /v1/orgs/{org}/rollouts': { releaseId: ids.releaseId },
+      'POST /v1/orgs/{org}/rollouts/{rolloutId}/pause': {},
+      'POST /v1/orgs/{org}/rollouts/{rolloutId}/resume': {},
+      'POST /v1/orgs/{org}/rollouts/{rolloutId}/cancel': {},
     });
 
     /** Required query parameters, so that the request would succeed if isolation failed. */
@@ -84,9 +149,18 @@ for (const dialect of testDialects) {
 
     const snapshotB = async () => {
       const parts = await Promise.all(
-        ['', '/brands', '/products', '/devices?includeDeleted=true', '/tokens', '/audit/verify'].map(
-          async (p) => (await t.call('GET', `/v1/orgs/${b.slug}${p}`)).raw,
-        ),
+        [
+          '',
+          '/brands',
+          '/products',
+          '/devices?includeDeleted=true',
+          '/tokens',
+          '/audit/verify',
+          '/updates',
+          '/updates/targets/draft',
+          '/releases',
+          '/rollouts',
+        ].map(async (p) => (await t.call('GET', `/v1/orgs/${b.slug}${p}`)).raw),
       );
       return parts.join('\n').replace(/"lastUsedAt":"[^"]*"/g, '');
     };
@@ -136,7 +210,10 @@ for (const dialect of testDialects) {
             }
           }
           // A's own organisation in the path, B's object ids: still nothing of B.
-          if (path.includes('{org}') && /\{(brandId|productId|deviceId|tokenId|commandId)\}/.test(path)) {
+          if (
+            path.includes('{org}') &&
+            /\{(brandId|productId|deviceId|tokenId|commandId|releaseId|rolloutId|sha256)\}/.test(path)
+          ) {
             const url = path
               .replace('{org}', a.slug)
               .replace(/\{(\w+)\}/g, (_m, name: string) => bIds[name] as string)

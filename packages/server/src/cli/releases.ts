@@ -51,10 +51,11 @@ export function releaseCommands(program: Command): void {
   const releases = program.command('release').description('firmware releases: upload, sign offline, list');
 
   releases
-    .command('create')
-    .description('upload a firmware image (and its SBOM) and create a release; sign it before rolling it out')
+    .command('create <version>')
+    .description(
+      'upload a firmware image (and its SBOM) and create release <version> (semver, e.g. 1.4.2); sign it before rolling it out',
+    )
     .requiredOption('--product <productId>', 'the product it is for')
-    .requiredOption('--version <semver>', 'its version, for example 1.4.2')
     .requiredOption('--file <image>', 'the firmware image')
     .requiredOption('--kind <kind>', 'security (a fix, delivered on its own) or feature')
     .requiredOption(
@@ -67,9 +68,9 @@ export function releaseCommands(program: Command): void {
     .option('--sbom <file>', 'the SBOM (CycloneDX or SPDX JSON) of this image')
     .action(
       async (
+        version: string,
         opts: {
           product: string;
-          version: string;
           file: string;
           kind: string;
           securityVersion: string;
@@ -102,7 +103,7 @@ export function releaseCommands(program: Command): void {
           const notes = opts.notesFile ? readFileSync(opts.notesFile, 'utf8') : opts.notes;
           const release = await ctx.client.request<Release>('POST', `/v1/orgs/${enc(org)}/releases`, {
             productId: opts.product,
-            version: opts.version,
+            version,
             kind: opts.kind,
             securityVersion,
             filename: basename(opts.file),

@@ -5,6 +5,7 @@ import { bootstrapFirstAdmin } from '../access/bootstrap.js';
 import { createApp } from '../app.js';
 import { loadMasterKey } from '../secrets/master-key.js';
 import { ensureTls } from '../tls/certs.js';
+import { startUpdateJobs } from '../updates/jobs.js';
 import { VERSION } from '../version.js';
 import { configFrom, globalOptions } from './context.js';
 
@@ -68,6 +69,9 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     3_600_000,
     (error) => logger.error({ err: error }, 'telemetry retention failed'),
   );
+  const stopUpdates = startUpdateJobs(app.services, (job, error) =>
+    logger.error({ err: error, job }, 'update job failed'),
+  );
   // After listen: a start that fails (port taken) must not use up the one-time token unseen.
   const firstToken = await bootstrapFirstAdmin(app.services);
   const { port } = app.http.server.address() as AddressInfo;
@@ -83,6 +87,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     `  MQTT:     mqtts://${host}:${mqtt.tlsPort}  (devices: client id = user name = device id, password = device secret, or a client certificate)`,
     `  MQTT/WS:  ${tls ? 'wss' : 'ws'}://${host}:${port}/mqtt`,
     `  Devices:  ${base}/device/v1  (device HTTP API)`,
+    `  Updates:  ${base}/device/v1/updates/metadata/  (TUF metadata; images under /device/v1/updates/targets/)`,
   ];
   if (mqtt.plainPort !== undefined)
     lines.push(`  MQTT:     mqtt://${host}:${mqtt.plainPort}  (plain, no TLS: for a closed LAN only)`);
@@ -109,6 +114,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
       const force = setTimeout(() => process.exit(1), 15_000);
       force.unref();
       stopRetention();
+      stopUpdates();
       app
         .close()
         .then(() => {

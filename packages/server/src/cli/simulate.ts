@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BricklessDevice } from '@brickless/device';
 import type { CapabilityModel, TelemetryField } from '@brickless/protocol';
 import type { Command } from 'commander';
@@ -14,6 +16,14 @@ interface SimulateOpts {
   interval: string;
   duration: string;
   rampPerSecond: string;
+  updatesRoot?: string;
+  httpUrl?: string;
+  firmware: string;
+  securityVersion: string;
+  failInstall: string;
+  failHealth: string;
+  busy: string;
+  updatesDir?: string;
 }
 
 interface BatchLine {
@@ -47,6 +57,20 @@ export function simulateCommand(program: Command): void {
     .option('--interval <duration>', 'telemetry interval per device: 500ms, 10s, 1m', '10s')
     .option('--duration <duration>', 'how long to run', '60s')
     .option('--ramp-per-second <n>', 'connections opened per second', '200')
+    .option(
+      '--updates-root <file>',
+      "take part in rollouts: the organisation's TUF root (brickless updates root export)",
+    )
+    .option('--http-url <url>', 'the HTTPS API for update downloads, e.g. https://localhost:8443')
+    .option('--firmware <version>', 'the firmware the virtual devices start with', '1.0.0')
+    .option('--security-version <n>', 'their security version (anti-rollback floor)', '1')
+    .option('--fail-install <share>', 'share of installs that fail, to exercise the automatic halt', '0')
+    .option('--fail-health <share>', 'share of health checks that fail after the reboot (rolled back)', '0')
+    .option('--busy <share>', 'share of devices busy when an update is offered (they defer once)', '0')
+    .option(
+      '--updates-dir <dir>',
+      'where the virtual devices keep their slots (default: a temporary directory)',
+    )
     .action(async (opts: SimulateOpts, command: Command) =>
       withClient(command, async (ctx) => {
         const lines = readFileSync(opts.batch, 'utf8')
@@ -63,18 +87,38 @@ export function simulateCommand(program: Command): void {
           );
         const org = await resolveOrg(ctx);
         const models = new Map<string, CapabilityModel>();
+        const hardware = new Map<string, string>();
         for (const productId of new Set(lines.map((l) => l.productId))) {
-          const product = await ctx.client.request<{ capabilities: CapabilityModel }>(
-            'GET',
-            `/v1/orgs/${enc(org)}/products/${enc(productId)}`,
-          );
+          const product = await ctx.client.request<{
+            capabilities: CapabilityModel;
+            hardwareRevision: string;
+          }>('GET', `/v1/orgs/${enc(org)}/products/${enc(productId)}`);
           models.set(productId, product.capabilities);
+          hardware.set(productId, product.hardwareRevision);
         }
         // The devices trust the same CA as the CLI: --ca, or the data dir's.
         const ca = readFileSync(
           ctx.options.ca ?? process.env.BRICKLESS_CA ?? `${ctx.config.dataDir}/tls/ca.crt`,
           'utf8',
         );
+        if (opts.updatesRoot && !opts.httpUrl)
+          throw new DomainError(
+            'validation-failed',
+            '--updates-root needs --http-url (where images are downloaded)',
+          );
+        const trustedRoot = opts.updatesRoot ? readFileSync(opts.updatesRoot, 'utf8') : null;
+        const share = (name: string, value: string) => {
+          const n = Number(value);
+          if (!(n >= 0 && n <= 1))
+            throw new DomainError('validation-failed', `--${name} must be a share from 0 to 1`);
+          return n;
+        };
+        const failInstall = share('fail-install', opts.failInstall);
+        const failHealth = share('fail-health', opts.failHealth);
+        const busyShare = share('busy', opts.busy);
+        const updatesDir = trustedRoot
+          ? (opts.updatesDir ?? mkdtempSync(join(tmpdir(), 'brickless-simulate-')))
+          : null;
         const interval = parseDuration(opts.interval);
         const duration = parseDuration(opts.duration);
         const stats = {
@@ -85,6 +129,10 @@ export function simulateCommand(program: Command): void {
           readingsDropped: 0,
           commandsAnswered: 0,
           serverErrors: 0,
+          updatesSucceeded: 0,
+          updatesFailed: 0,
+          updatesRolledBack: 0,
+          updatesDeferred: 0,
         };
         const fleet: BricklessDevice[] = [];
         const timers: NodeJS.Timeout[] = [];
@@ -94,7 +142,11 @@ export function simulateCommand(program: Command): void {
         const progress = setInterval(() => {
           if (!ctx.json) {
             process.stderr.write(
-              `simulate: ${stats.connected}/${stats.devices} connected, ${stats.readingsSent} readings sent, ${stats.serverErrors} server errors\n`,
+              `simulate: ${stats.connected}/${stats.devices} connected, ${stats.readingsSent} readings sent, ${stats.serverErrors} server errors` +
+                (trustedRoot
+                  ? `, ${stats.updatesSucceeded} updated, ${stats.updatesFailed + stats.updatesRolledBack} failed`
+                  : '') +
+                '\n',
             );
           }
         }, 5000);
@@ -107,6 +159,38 @@ export function simulateCommand(program: Command): void {
             ...(line.certificate && line.privateKey
               ? { certificate: { cert: line.certificate, key: line.privateKey } }
               : { secret: line.secret as string }),
+            ...(trustedRoot && updatesDir && opts.httpUrl
+              ? {
+                  updates: {
+                    httpUrl: opts.httpUrl,
+                    dir: join(updatesDir, line.deviceId),
+                    trustedRoot,
+                    productId: line.productId,
+                    hardware: hardware.get(line.productId) ?? '',
+                    version: opts.firmware,
+                    securityVersion: Number(opts.securityVersion),
+                    deferRetryMs: 1000,
+                    isBusy: (() => {
+                      let busy = Math.random() < busyShare;
+                      return () => {
+                        const now = busy;
+                        busy = false; // busy once: the next try goes ahead
+                        return now;
+                      };
+                    })(),
+                    install: async () => {
+                      if (Math.random() < failInstall) throw new Error('simulated install failure');
+                    },
+                    healthCheck: async () => Math.random() >= failHealth,
+                  },
+                }
+              : {}),
+          });
+          device.on('update', (status) => {
+            if (status.step === 'succeeded') stats.updatesSucceeded++;
+            else if (status.step === 'failed') stats.updatesFailed++;
+            else if (status.step === 'rolled-back') stats.updatesRolledBack++;
+            else if (status.step === 'deferred') stats.updatesDeferred++;
           });
           for (const name of Object.keys(model.commands)) {
             device.onCommand(name, () => {
@@ -143,11 +227,16 @@ export function simulateCommand(program: Command): void {
         for (const timer of timers) clearInterval(timer);
         for (const device of fleet) stats.readingsDropped += device.dropped;
         await Promise.all(fleet.map((d) => d.close()));
+        if (updatesDir && !opts.updatesDir) rmSync(updatesDir, { recursive: true, force: true });
         const result = { ...stats, seconds: Math.round((Date.now() - started) / 100) / 10 };
         emit(ctx, result, () =>
           process.stdout.write(
             `simulated ${result.devices} devices for ${result.seconds} s: ${result.connected} connected, ${result.failedToConnect} refused, ` +
-              `${result.readingsSent} readings sent, ${result.commandsAnswered} commands answered, ${result.serverErrors} server errors\n`,
+              `${result.readingsSent} readings sent, ${result.commandsAnswered} commands answered, ${result.serverErrors} server errors` +
+              (trustedRoot
+                ? `; updates: ${result.updatesSucceeded} succeeded, ${result.updatesFailed} failed, ${result.updatesRolledBack} rolled back, ${result.updatesDeferred} deferred`
+                : '') +
+              '\n',
           ),
         );
         if (stats.failedToConnect > 0) process.exitCode = 1;

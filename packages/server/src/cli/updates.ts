@@ -242,6 +242,26 @@ export function updateCommands(program: Command): void {
       }),
     );
 
+  root
+    .command('export')
+    .description('write the current (or a given) root: the trust anchor a factory flashes into new devices')
+    .requiredOption('--out <file>', 'where to write it')
+    .option('--version <n>', 'a given root version instead of the newest')
+    .action(async (opts: { out: string; version?: string }, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const file = opts.version ? `${Number(opts.version)}.root.json` : 'root.json';
+        const json = await ctx.client.request<{ signed: { version: number } }>(
+          'GET',
+          `/v1/orgs/${enc(org)}/updates/metadata/${file}`,
+        );
+        writeFileSync(opts.out, `${JSON.stringify(json, null, 2)}\n`);
+        emit(ctx, { version: json.signed.version, file: opts.out }, () =>
+          process.stdout.write(`wrote root version ${json.signed.version} to ${opts.out}\n`),
+        );
+      }),
+    );
+
   const targets = updates.command('targets').description('targets metadata for air-gapped signing');
   targets
     .command('draft')

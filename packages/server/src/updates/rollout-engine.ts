@@ -327,7 +327,8 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
       .select(['rel.target_path', 'rel.version as release_version'])
       .where('rd.device_id', '=', deviceId)
       .where('r.status', '=', 'running')
-      .where('rd.state', 'not in', ['pending', ...FINAL])
+      // A device that is rebooting into the new firmware reports the outcome itself after booting.
+      .where('rd.state', 'not in', ['pending', 'rebooting', ...FINAL])
       .orderBy('r.id', 'desc')
       .executeTakeFirst();
     if (!row) return null;
