@@ -14,6 +14,7 @@ import { type FanoutResult, fanoutLoad } from './fanout.js';
 import { idleTlsConnections, residentBytes } from './idle.js';
 import { type LoadDevice, type LoadResult, publishLoad } from './load.js';
 import { brokerRtt, commandRtt, type RttResult } from './rtt.js';
+import { benchUpdates, type UpdateBench } from './updates.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -306,8 +307,26 @@ async function benchMosquittoIdle(dir: string): Promise<IdleResult> {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+function updateRows(u: UpdateBench): string[] {
+  const mb = (r: { bytesPerSecond: number }) => `${fmt(r.bytesPerSecond / 1e6)} MB/s`;
+  return [
+    `| ${fmt(u.brickless.clients)} devices downloading a ${u.imageBytes / 1024 / 1024} MiB image at once over HTTPS, aggregate | ${mb(u.brickless)} (device API: each authenticated, own TLS connection; ${u.brickless.failed} failed) | ${mb(u.nginx)} (${u.nginxVersion.trim().replace('nginx version: ', '')}, static file, no auth; ${u.nginx.failed} failed) | ${(u.brickless.bytesPerSecond / u.nginx.bytesPerSecond).toFixed(2)}× | ≥ 0.7× nginx |`,
+    `| a rollout to ${fmt(u.rollout.devices)} simulated devices through waves ${u.rollout.waves.join(' → ')} %, wall time from \`rollout create\` to completed | ${u.rollout.seconds.toFixed(0)} s (${fmt(u.rollout.succeeded)} updated: TUF refresh, 64 KiB download, verify, A/B install, reboot, confirm; fleet connected in ${u.rollout.connectSeconds.toFixed(0)} s before) | (no reference tool does this) | | measured |`,
+  ];
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'brickless-bench-'));
+  if (process.env.BENCH_ONLY === 'updates') {
+    // Only the update benchmarks, printed; docs/benchmarks.md is written by a full run only.
+    try {
+      const updates = await benchUpdates(dir, { freePort, spawnBrickless });
+      process.stdout.write(`${updateRows(updates).join('\n')}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   try {
     // `mosquitto -h` prints its version and exits non-zero.
     const version = spawnSync('mosquitto', ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0];
@@ -330,6 +349,7 @@ async function main(): Promise<void> {
     process.stderr.write(
       `mosquitto idle: ${idleM.connected} TLS connections, ${fmt(idleM.bytesPerConnection)} B each; round trip p50 ${idleM.rtt.p50.toFixed(1)} ms p99 ${idleM.rtt.p99.toFixed(1)} ms\n`,
     );
+    const updates = await benchUpdates(dir, { freePort, spawnBrickless });
     const ratio = brickless.perSecond / mosquitto.perSecond;
     const date = new Date().toISOString().slice(0, 10);
     const rows = [
@@ -343,6 +363,11 @@ async function main(): Promise<void> {
       '|---|---|---|---|---|',
       ...rows,
     ].join('\n');
+    const updateTable = [
+      '| workload | brickless | reference | ratio | target (issue 4) |',
+      '|---|---|---|---|---|',
+      ...updateRows(updates),
+    ].join('\n');
     const md = `# Benchmarks
 
 Produced by \`npm run bench\` on ${date}: ${cpus().length} cores, Node ${process.version}, ${version}.
@@ -354,6 +379,19 @@ generator shares the machine's 2 cores with the broker under test. Absolute numb
 machine vary from run to run; the ratio is the figure to watch.
 
 ${table}
+
+## Signed updates
+
+${updateTable}
+
+Both download columns use the same client (Node's https, one TLS connection per device from its own
+127.x.y.z address, ECDSA P-256 certificate from the bench's data dir, body counted and dropped) and
+the same URL path; nginx runs \`worker_processes auto\` with \`sendfile\`, brickless is one Node
+process that checks each device's credential and streams the file from the artifact store. The
+rollout row has no reference tool; it shows the whole loop at fleet scale: offers at most 1,000 per
+two-second engine tick, every device refreshing TUF metadata and reporting each step over MQTT.
+
+## Connectivity
 
 Where we stand (issue 3's targets): telemetry stored end to end and fan-out are below both the
 absolute targets and 0.8× Mosquitto; memory per idle TLS connection is above the budget; the
@@ -390,12 +428,13 @@ What the figures mean and what was done:
 "Operation not permitted"), so neither brickless nor Mosquitto can hold more than about 19,900
 connections in one process here. \`BENCH_IDLE_DEVICES\` sets the count for a machine that allows it.
 
-Environment variables: \`BENCH_DEVICES\`, \`BENCH_SECONDS\`, \`BENCH_IN_FLIGHT\`,
+Environment variables: \`BENCH_DOWNLOAD_CLIENTS\`, \`BENCH_IMAGE_MIB\`, \`BENCH_ROLLOUT_DEVICES\`,
+\`BENCH_ONLY=updates\` (only the update rows, printed, the file untouched), \`BENCH_DEVICES\`, \`BENCH_SECONDS\`, \`BENCH_IN_FLIGHT\`,
 \`BENCH_FANOUT_PUBLISHERS\`, \`BENCH_IDLE_DEVICES\`, \`BENCH_COMMANDS\`, and \`BENCH_PROFILE=DIR\` for a
 V8 CPU profile of each brickless server run.
 `;
     writeFileSync(join(root, 'docs', 'benchmarks.md'), md);
-    process.stdout.write(`${table}\n`);
+    process.stdout.write(`${table}\n\n${updateTable}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
