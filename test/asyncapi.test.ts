@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Parser } from '@asyncapi/parser';
-import { deviceTopic, eventBatchSchema, telemetryBatchSchema } from '../packages/protocol/src/index.js';
+import {
+  deviceTopic,
+  eventBatchSchema,
+  telemetryBatchSchema,
+  updateStatusSchema,
+} from '../packages/protocol/src/index.js';
 import { root } from './support/cli.js';
 
 describe('docs/asyncapi.yaml', () => {
@@ -36,6 +41,8 @@ describe('docs/asyncapi.yaml', () => {
       'errors',
       'events',
       'presence',
+      'updates/offer',
+      'updates/status',
     ] as const) {
       assert.ok(addresses.includes(deviceTopic('{deviceId}', channel)), `${channel} in asyncapi.yaml`);
     }
@@ -44,6 +51,7 @@ describe('docs/asyncapi.yaml', () => {
   for (const [name, protocolSchema] of [
     ['telemetryBatch', telemetryBatchSchema],
     ['eventBatch', eventBatchSchema],
+    ['updateStatus', updateStatusSchema],
   ] as const) {
     it(`carries the ${name} schema the server validates with`, async () => {
       const { document } = await new Parser().parse(text);

@@ -191,6 +191,7 @@ for (const dialect of testDialects) {
       const rollout = await t.call('POST', '/v1/orgs/acme/rollouts', {
         body: { releaseId: releases['2.0.0'], selector: { deviceIds: [credential.deviceId] }, waves: [100] },
       });
+      await t.app.services.rolloutEngine.tick();
       assert.equal(rollout.status, 201, rollout.raw);
       const final = await done;
       assert.equal(final.step, 'succeeded', JSON.stringify(final));
@@ -236,6 +237,7 @@ for (const dialect of testDialects) {
       const rollout = await t.call('POST', '/v1/orgs/acme/rollouts', {
         body: { releaseId: releases['2.1.0'], selector: { deviceIds: [credential.deviceId] }, waves: [100] },
       });
+      await t.app.services.rolloutEngine.tick();
       const final = await done;
       assert.equal(final.step, 'rolled-back');
       assert.equal(final.reason, 'health-check');

@@ -302,6 +302,40 @@ for (const dialect of testDialects) {
         // Without a credential the repository answers nothing.
         const anonymous = await fetchStatus(`${base.url}/device/v1/updates/metadata/timestamp.json`, base.ca);
         assert.equal(anonymous, 401);
+        // A device of another organisation gets neither the image nor this repository's metadata.
+        const otherProduct = await t.call('POST', '/v1/orgs/other/products', {
+          body: {
+            modelNumber: 'X',
+            name: 'X',
+            hardwareRevision: 'x',
+            supportEnds: '2031-12-31',
+            capabilities: plugCapabilities,
+          },
+        });
+        const stranger = (
+          await t.call('POST', '/v1/orgs/other/provisioning', {
+            body: { productId: otherProduct.body.id, serials: ['OTHER-1'], credential: 'secret' },
+          })
+        ).body.devices[0];
+        const basic = {
+          authorization: `Basic ${Buffer.from(`${stranger.deviceId}:${stranger.secret}`).toString('base64')}`,
+        };
+        const foreignImage = await t.app.http.inject({
+          method: 'GET',
+          url: `/device/v1/updates/targets/${productId}/1.0.0/${info.hashes.sha256}.firmware.bin`,
+          headers: basic,
+        });
+        assert.equal(foreignImage.statusCode, 404);
+        const metadata = await t.app.http.inject({
+          method: 'GET',
+          url: '/device/v1/updates/metadata/1.root.json',
+          headers: basic,
+        });
+        assert.equal(
+          metadata.statusCode,
+          404,
+          "its own organisation has no repository; acme's is not visible",
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

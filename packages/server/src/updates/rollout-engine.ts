@@ -61,17 +61,22 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
     for (const rollout of rollouts) await this.#run(rollout);
   }
 
-  /** One rollout's step now, for example right after it was created. */
-  async advance(rolloutId: string): Promise<void> {
+  /**
+   * Enrols and evaluates one rollout now (right after it was created, so its progress shows the
+   * waves). It makes no offers: those come from the tick of the server process that holds the
+   * device connections, never from a one-shot CLI process that would mark devices offered without
+   * being able to tell them.
+   */
+  async enrol(rolloutId: string): Promise<void> {
     const rollout = await this.#db
       .selectFrom('rollouts')
       .selectAll()
       .where('id', '=', rolloutId)
       .executeTakeFirst();
-    if (rollout?.status === 'running') await this.#run(rollout);
+    if (rollout?.status === 'running') await this.#run(rollout, false);
   }
 
-  async #run(rollout: RolloutsTable): Promise<void> {
+  async #run(rollout: RolloutsTable, offer = true): Promise<void> {
     const release = await this.#db
       .selectFrom('releases')
       .selectAll()
@@ -79,7 +84,7 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
       .executeTakeFirstOrThrow();
     await this.#enrol(rollout, release);
     const current = await this.#evaluate(rollout.id);
-    if (current?.status === 'running') await this.#offer(current, release);
+    if (offer && current?.status === 'running') await this.#offer(current, release);
   }
 
   /** Adds devices that match now (new, or changed since), each to the wave its position gives. */

@@ -42,6 +42,8 @@ for (const dialect of testDialects) {
     const create = async (body: Record<string, unknown>) => {
       const res = await t.call('POST', '/v1/orgs/acme/rollouts', { body });
       assert.equal(res.status, 201, res.raw);
+      assert.equal(offeredTo(res.body.id).length, 0, 'creating enrols; the engine tick offers');
+      await t.app.services.rolloutEngine.tick();
       return res.body;
     };
     const get = async (id: string) => (await t.call('GET', `/v1/orgs/acme/rollouts/${id}`)).body;

@@ -105,8 +105,8 @@ export function rolloutRoutes(
     async (request, reply) => {
       const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
       const rollout = await rollouts.create(principal.actor, orgId, request.body);
-      // Enrol and make the first offers now rather than at the next tick.
-      await rolloutEngine.advance(rollout.id);
+      // Enrol now, so the answer shows the waves; the server's engine makes the offers.
+      await rolloutEngine.enrol(rollout.id);
       return reply.status(201).send(await rollouts.progress(orgId, rollout.id));
     },
   );
