@@ -64,12 +64,12 @@ const serverNodeArgs = process.env.BENCH_PROFILE
   : [];
 
 /** `brickless serve` on the data dir, loopback only, quiet; the flags add ports. */
-function spawnBrickless(dir: string, flags: string[]): ChildProcess {
+function spawnBrickless(dir: string, flags: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(
     process.execPath,
     [...serverNodeArgs, cliPath, 'serve', '--data-dir', dir, '--http-host', '127.0.0.1', ...flags],
     {
-      env: { ...process.env, BRICKLESS_LOG_LEVEL: 'error', BRICKLESS_MQTT_HOST: '127.0.0.1' },
+      env: { ...process.env, BRICKLESS_LOG_LEVEL: 'error', BRICKLESS_MQTT_HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );

@@ -259,14 +259,19 @@ export async function rolloutWallTime(
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
+  let exited: number | null | undefined;
   simulator.stderr?.on('data', (c: Buffer) => {
     log += c.toString();
+  });
+  simulator.once('exit', (code) => {
+    exited = code;
   });
   try {
     const connectStart = Date.now();
     const waitUntil = async (check: () => boolean, what: string, ms: number) => {
       const end = Date.now() + ms;
       while (!check()) {
+        if (exited !== undefined) throw new Error(`the simulator exited (${exited}):\n${log.slice(-3000)}`);
         if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${log.slice(-2000)}`);
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -298,6 +303,7 @@ export async function rolloutWallTime(
     let status = { status: 'running', totals: {} as Record<string, number> };
     const end = Date.now() + 900_000;
     while (status.status === 'running' && Date.now() < end) {
+      if (exited !== undefined) throw new Error(`the simulator exited (${exited}):\n${log.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 1000));
       status = remoteJson(['rollout', 'get', rollout.id]);
     }
@@ -336,7 +342,7 @@ export async function benchUpdates(
   dir: string,
   helpers: {
     freePort: () => Promise<number>;
-    spawnBrickless: (dir: string, flags: string[]) => ChildProcess;
+    spawnBrickless: (dir: string, flags: string[], env?: NodeJS.ProcessEnv) => ChildProcess;
   },
 ): Promise<UpdateBench> {
   const data = join(dir, 'updates');
@@ -385,12 +391,16 @@ export async function benchUpdates(
   );
 
   const [httpPort, mqttPort] = [await helpers.freePort(), await helpers.freePort()];
-  const server = helpers.spawnBrickless(data, [
-    '--http-port',
-    String(httpPort),
-    '--mqtt-port',
-    String(mqttPort),
-  ]);
+  // The simulated fleet connects from one address: the per-address connect limit is raised as for
+  // devices behind one carrier-grade NAT (mqtt.connectsPerSecond); everything else is the default.
+  const server = helpers.spawnBrickless(
+    data,
+    ['--http-port', String(httpPort), '--mqtt-port', String(mqttPort)],
+    {
+      BRICKLESS_MQTT_CONNECTS_PER_SECOND: '100000',
+      BRICKLESS_MQTT_CONNECT_BURST: '100000',
+    },
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       let out = '';

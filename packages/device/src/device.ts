@@ -93,6 +93,7 @@ export class BricklessDevice extends EventEmitter<Events> {
             ...(options.secret ? { secret: options.secret } : {}),
             ...(options.certificate ? { certificate: options.certificate } : {}),
             ...(options.ca ? { ca: options.ca } : {}),
+            ...(options.updates.httpAgent ? { agent: options.updates.httpAgent } : {}),
           },
           (status) => this.#reportUpdate(status),
           () => this.reboot(),

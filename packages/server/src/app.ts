@@ -13,7 +13,7 @@ import { OrganizationService } from './fleet/organizations.js';
 import { ProductService } from './fleet/products.js';
 import { ProvisioningService } from './fleet/provisioning.js';
 import { DeviceCredentialService } from './gateway/credentials.js';
-import { MqttGateway } from './gateway/mqtt.js';
+import { type GatewayLimits, MqttGateway } from './gateway/mqtt.js';
 import { Metrics } from './http/metrics.js';
 import { buildHttp } from './http/server.js';
 import { DeviceCaService } from './pki/device-ca.js';
@@ -48,6 +48,8 @@ export interface AppOptions {
   localPrincipal?: Principal;
   /** This node's name in presence records (default: the host name). */
   nodeId?: string;
+  /** Device gateway limits beyond the defaults (config `mqtt.connectsPerSecond`, …). */
+  gatewayLimits?: Partial<GatewayLimits>;
   /** Compile route schemas on first use: faster start for one-shot CLI commands. */
   lazySchemas?: boolean;
 }
@@ -137,20 +139,23 @@ export async function createApp(options: AppOptions): Promise<App> {
       : {}),
   });
   await http.ready();
-  const gateway = new MqttGateway({
-    nodeId: options.nodeId ?? hostname(),
-    db: store.db,
-    clock: services.clock,
-    credentials: services.credentials,
-    tokens: services.tokens,
-    telemetry: services.telemetry,
-    events: services.events,
-    twins: services.twins,
-    commands: services.commands,
-    rollouts: services.rolloutEngine,
-    metrics: services.metrics,
-    logger: http.log,
-  });
+  const gateway = new MqttGateway(
+    {
+      nodeId: options.nodeId ?? hostname(),
+      db: store.db,
+      clock: services.clock,
+      credentials: services.credentials,
+      tokens: services.tokens,
+      telemetry: services.telemetry,
+      events: services.events,
+      twins: services.twins,
+      commands: services.commands,
+      rollouts: services.rolloutEngine,
+      metrics: services.metrics,
+      logger: http.log,
+    },
+    options.gatewayLimits ?? {},
+  );
   return {
     services,
     http,

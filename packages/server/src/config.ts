@@ -35,6 +35,9 @@ export const ConfigSchema = Type.Object(
         port: Port,
         /** Plain MQTT without TLS, for a LAN only; off unless set. */
         plainPort: Type.Optional(Port),
+        /** Connection attempts a second per source address and per device id, and the burst above it. */
+        connectsPerSecond: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+        connectBurst: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
       },
       { additionalProperties: false },
     ),
@@ -91,8 +94,11 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MQTT_HOST: 'mqtt.host',
   BRICKLESS_MQTT_PORT: 'mqtt.port',
   BRICKLESS_MQTT_PLAIN_PORT: 'mqtt.plainPort',
+  BRICKLESS_MQTT_CONNECTS_PER_SECOND: 'mqtt.connectsPerSecond',
+  BRICKLESS_MQTT_CONNECT_BURST: 'mqtt.connectBurst',
   BRICKLESS_MASTER_KEY_FILE: 'secrets.masterKeyFile',
   BRICKLESS_ARTIFACT_DIR: 'updates.artifactDir',
+  BRICKLESS_MAX_ARTIFACT_BYTES: 'updates.maxArtifactBytes',
   BRICKLESS_TELEMETRY_RETENTION_DAYS: 'telemetry.retentionDays',
   BRICKLESS_LOG_LEVEL: 'log.level',
 };
@@ -102,6 +108,9 @@ const numericKeys = new Set([
   'http.bodyLimit',
   'mqtt.port',
   'mqtt.plainPort',
+  'mqtt.connectsPerSecond',
+  'mqtt.connectBurst',
+  'updates.maxArtifactBytes',
   'telemetry.retentionDays',
 ]);
 const booleanKeys = new Set(['http.tls']);
@@ -197,7 +206,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     database: join(dataDir, 'brickless.db'),
     http: { host: '0.0.0.0', port: 8443, tls: true, bodyLimit: 1024 * 1024 },
     tls: { hostnames: [] },
-    mqtt: { host: '0.0.0.0', port: 8883 },
+    mqtt: { host: '0.0.0.0', port: 8883, connectsPerSecond: 50, connectBurst: 500 },
     secrets: { masterKeyFile: join(dataDir, 'master.key') },
     telemetry: { retentionDays: 365 },
     updates: { artifactDir: join(dataDir, 'artifacts'), maxArtifactBytes: 2 * 1024 ** 3 },

@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
+import type { Agent } from 'node:https';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,6 +41,8 @@ export interface UpdateOptions {
   deferRetryMs?: number;
   /** Writes the verified image into the inactive slot; default: copies the file there. */
   install?: (image: string, slotFile: string, offer: UpdateOffer) => Promise<void>;
+  /** The HTTPS connection pool for metadata and downloads (a simulator shares one). */
+  httpAgent?: Agent;
   /** Runs after booting the new firmware; false (or a throw) rolls back. Default: healthy. */
   healthCheck?: (version: string) => Promise<boolean>;
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { request } from 'node:https';
+import { type Agent, request } from 'node:https';
 
 /** How the device proves who it is over HTTPS: the same credential as on MQTT. */
 export interface DeviceHttpAuth {
@@ -7,6 +7,8 @@ export interface DeviceHttpAuth {
   secret?: string;
   certificate?: { cert: string | Buffer; key: string | Buffer };
   ca?: string | Buffer;
+  /** A connection pool to share (many virtual devices in one process); Node's global agent otherwise. */
+  agent?: Agent;
 }
 
 /** An HTTP answer other than the one expected; `status` tells which. */
@@ -39,6 +41,7 @@ export function deviceGet(
         },
         ...(auth.certificate ? { cert: auth.certificate.cert, key: auth.certificate.key } : {}),
         ...(auth.ca ? { ca: auth.ca } : {}),
+        ...(auth.agent ? { agent: auth.agent } : {}),
         timeout: timeoutMs,
       },
       resolve,

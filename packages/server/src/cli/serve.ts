@@ -41,6 +41,10 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     secrets: loadMasterKey(config.secrets.masterKeyFile),
     artifacts: config.updates.artifactDir,
     maxArtifactBytes: config.updates.maxArtifactBytes,
+    gatewayLimits: {
+      connectsPerSecond: config.mqtt.connectsPerSecond,
+      connectBurst: config.mqtt.connectBurst,
+    },
     logger,
     bodyLimit: config.http.bodyLimit,
     https: tls ? { key: tls.key, cert: tls.cert } : null,

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BricklessDevice } from '@brickless/device';
@@ -88,6 +89,9 @@ export function simulateCommand(program: Command): void {
         const org = await resolveOrg(ctx);
         const models = new Map<string, CapabilityModel>();
         const hardware = new Map<string, string>();
+        // One bounded connection pool for every virtual device's downloads: thousands of devices
+        // in one process must not open thousands of HTTPS connections (and file descriptors) at once.
+        const httpAgent = new Agent({ keepAlive: true, maxTotalSockets: 256 });
         for (const productId of new Set(lines.map((l) => l.productId))) {
           const product = await ctx.client.request<{
             capabilities: CapabilityModel;
@@ -170,6 +174,7 @@ export function simulateCommand(program: Command): void {
                     version: opts.firmware,
                     securityVersion: Number(opts.securityVersion),
                     deferRetryMs: 1000,
+                    httpAgent,
                     isBusy: (() => {
                       let busy = Math.random() < busyShare;
                       return () => {
@@ -227,6 +232,7 @@ export function simulateCommand(program: Command): void {
         for (const timer of timers) clearInterval(timer);
         for (const device of fleet) stats.readingsDropped += device.dropped;
         await Promise.all(fleet.map((d) => d.close()));
+        httpAgent.destroy();
         if (updatesDir && !opts.updatesDir) rmSync(updatesDir, { recursive: true, force: true });
         const result = { ...stats, seconds: Math.round((Date.now() - started) / 100) / 10 };
         emit(ctx, result, () =>

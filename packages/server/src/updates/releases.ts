@@ -94,6 +94,7 @@ export class ReleaseService {
       throw invalid('version', 'must be a semantic version such as 1.4.2 (semver.org)');
     if (!FILENAME.test(input.filename))
       throw invalid('filename', 'letters, digits, dot, dash and underscore only, at most 128');
+    await this.#checkSecurityVersion(orgId, product.id, input.version, input.securityVersion);
     const hardware = input.hardware?.length ? [...new Set(input.hardware)] : [product.hardwareRevision];
     const artifact = await this.#artifact(orgId, input.sha256, 'sha256');
     if (input.sbomSha256) await this.#artifact(orgId, input.sbomSha256, 'sbomSha256');
@@ -142,6 +143,33 @@ export class ReleaseService {
       throw error;
     }
     return toRelease(row);
+  }
+
+  /**
+   * Security versions are monotonic in the version order of a product's releases: a later version
+   * never has a lower one, an earlier version never a higher one. Otherwise anti-rollback would
+   * block a newer release or let an older, vulnerable one back in.
+   */
+  async #checkSecurityVersion(orgId: string, productId: string, version: string, securityVersion: number) {
+    const others = await this.#db
+      .selectFrom('releases')
+      .select(['version', 'security_version'])
+      .where('org_id', '=', orgId)
+      .where('product_id', '=', productId)
+      .execute();
+    for (const other of others) {
+      const order = semver.compare(other.version, version);
+      if (order < 0 && other.security_version > securityVersion)
+        throw invalid(
+          'securityVersion',
+          `must be at least ${other.security_version}: the earlier release ${other.version} already has it`,
+        );
+      if (order > 0 && other.security_version < securityVersion)
+        throw invalid(
+          'securityVersion',
+          `must be at most ${other.security_version}: the later release ${other.version} has it`,
+        );
+    }
   }
 
   async #artifact(orgId: string, sha256: string, field: string): Promise<{ length: number }> {

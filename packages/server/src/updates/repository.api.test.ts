@@ -221,6 +221,15 @@ for (const dialect of testDialects) {
       assert.deepEqual(ok.body.hardware, ['rev-b'], "the product's hardware revision by default");
       const twice = await t.call('POST', '/v1/orgs/acme/releases', { body: { ...base, version: '0.9.0' } });
       assert.equal(twice.status, 409);
+      const downgrade = await t.call('POST', '/v1/orgs/acme/releases', {
+        body: { ...base, version: '0.9.1', securityVersion: 0 },
+      });
+      assert.equal(downgrade.status, 400, 'a later release may not lower the security version');
+      assert.match(downgrade.body.detail, /at least 1/);
+      const older = await t.call('POST', '/v1/orgs/acme/releases', {
+        body: { ...base, version: '0.8.0', securityVersion: 5 },
+      });
+      assert.equal(older.status, 400, 'an earlier release may not raise it above a later one');
       const rollout = await t.call('POST', '/v1/orgs/acme/rollouts', { body: { releaseId: ok.body.id } });
       assert.equal(rollout.status, 409, 'an unsigned release cannot be rolled out');
       assert.match(rollout.body.detail, /not signed/);

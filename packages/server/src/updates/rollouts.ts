@@ -1,3 +1,4 @@
+import { updateSteps } from '@brickless/protocol';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
@@ -12,19 +13,8 @@ import { parseWindow } from './window.js';
 export const rolloutStatuses = ['running', 'paused', 'halted', 'cancelled', 'completed'] as const;
 export type RolloutStatus = (typeof rolloutStatuses)[number];
 
-export const deviceRolloutStates = [
-  'pending',
-  'offered',
-  'deferred',
-  'downloading',
-  'verifying',
-  'installing',
-  'rebooting',
-  'succeeded',
-  'failed',
-  'rolled-back',
-  'cancelled',
-] as const;
+/** A device's state in a rollout: waiting for its offer, a step it reported, or cancelled. */
+export const deviceRolloutStates = ['pending', ...updateSteps, 'cancelled'] as const;
 export type DeviceRolloutState = (typeof deviceRolloutStates)[number];
 
 /** Which devices a rollout is for; within the release's product, every given filter must hold. */
