@@ -42,6 +42,8 @@ interface Events {
   /** An error reply from the server on `errors`. */
   serverError: [reply: Extract<Reply, { status: 'error' }>];
   dropped: [count: number];
+  /** A command, delta or update handler threw; the device goes on. */
+  handlerError: [error: unknown];
   /** Every update step the device reports, as it reports it. */
   update: [status: UpdateStatus];
 }
@@ -137,7 +139,9 @@ export class BricklessDevice extends EventEmitter<Events> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#client?.endAsync();
-    await this.connect();
+    // A first attempt that fails is not the end: the connection retries with backoff, and the
+    // trial boot's health check runs whenever it is connected again.
+    await this.connect().catch(() => {});
   }
 
   get connected(): boolean {
@@ -196,7 +200,10 @@ export class BricklessDevice extends EventEmitter<Events> {
       },
     });
     this.#client = client;
-    client.on('message', (topic, payload) => void this.#onMessage(topic, payload));
+    client.on('message', (topic, payload) => {
+      // A handler's failure must never take the device's process down.
+      this.#onMessage(topic, payload).catch((error: unknown) => this.emit('handlerError', error));
+    });
     client.on('error', () => {}); // surfaced through close and reconnect
     client.on('close', () => {
       this.emit('disconnected');
@@ -204,7 +211,7 @@ export class BricklessDevice extends EventEmitter<Events> {
     });
     client.on('connect', () => {
       this.#backoff.reset();
-      void this.#onConnect(client);
+      this.#onConnect(client).catch((error: unknown) => this.emit('handlerError', error));
     });
     return new Promise((resolve, reject) => {
       const onConnected = () => {

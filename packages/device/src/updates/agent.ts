@@ -225,7 +225,7 @@ export class UpdateAgent {
         if (this.#deferTimer) clearTimeout(this.#deferTimer);
         this.#deferTimer = setTimeout(() => {
           this.#deferTimer = null;
-          void this.handleOffer(offer);
+          this.handleOffer(offer).catch(() => {}); // #run reports its own failures
         }, this.#options.deferRetryMs ?? 60_000);
         this.#deferTimer.unref();
         return;
