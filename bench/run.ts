@@ -378,20 +378,9 @@ on SQLite with plain MQTT (\`mqtt.plainPort\`), Mosquitto with its own bench con
 generator shares the machine's 2 cores with the broker under test. Absolute numbers on this shared
 machine vary from run to run; the ratio is the figure to watch.
 
-${table}
-
-## Signed updates
-
-${updateTable}
-
-Both download columns use the same client (Node's https, one TLS connection per device from its own
-127.x.y.z address, ECDSA P-256 certificate from the bench's data dir, body counted and dropped) and
-the same URL path; nginx runs \`worker_processes auto\` with \`sendfile\`, brickless is one Node
-process that checks each device's credential and streams the file from the artifact store. The
-rollout row has no reference tool; it shows the whole loop at fleet scale: offers at most 1,000 per
-two-second engine tick, every device refreshing TUF metadata and reporting each step over MQTT.
-
 ## Connectivity
+
+${table}
 
 Where we stand (issue 3's targets): telemetry stored end to end and fan-out are below both the
 absolute targets and 0.8× Mosquitto; memory per idle TLS connection is above the budget; the
@@ -427,6 +416,17 @@ What the figures mean and what was done:
 20,000 (\`ulimit -Hn\`), and raising it is not permitted in this container (\`ulimit -n 300000\`:
 "Operation not permitted"), so neither brickless nor Mosquitto can hold more than about 19,900
 connections in one process here. \`BENCH_IDLE_DEVICES\` sets the count for a machine that allows it.
+
+## Signed updates
+
+${updateTable}
+
+Both download columns use the same client (Node's https, one TLS connection per device from its own
+127.x.y.z address, ECDSA P-256 certificate from the bench's data dir, body counted and dropped) and
+the same URL path; nginx runs \`worker_processes auto\` with \`sendfile\`, brickless is one Node
+process that checks each device's credential and streams the file from the artifact store. The
+rollout row has no reference tool; it shows the whole loop at fleet scale: offers at most 1,000 per
+two-second engine tick, every device refreshing TUF metadata and reporting each step over MQTT.
 
 Environment variables: \`BENCH_DOWNLOAD_CLIENTS\`, \`BENCH_IMAGE_MIB\`, \`BENCH_ROLLOUT_DEVICES\`,
 \`BENCH_ONLY=updates\` (only the update rows, printed, the file untouched), \`BENCH_DEVICES\`, \`BENCH_SECONDS\`, \`BENCH_IN_FLIGHT\`,
