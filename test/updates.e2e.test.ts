@@ -240,6 +240,16 @@ for (const dialect of testDialects) {
     });
 
     it('halts by itself when the devices fail to install, and says why', async () => {
+      // A draft made before the release exists (nobody signed it): release sign rebuilds it.
+      const stale = await bricklessJson([
+        ...remote,
+        'updates',
+        'targets',
+        'draft',
+        '--out',
+        file('stale.json'),
+      ]);
+      assert.deepEqual(stale.releases.length, 1);
       writeFileSync(file('fw-2.1.0.bin'), Buffer.alloc(64 * 1024, 9));
       const release = await bricklessJson([
         ...remote,

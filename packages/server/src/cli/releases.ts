@@ -185,7 +185,18 @@ export function releaseCommands(program: Command): void {
         } catch {
           draft = null;
         }
-        if (!draft)
+        // A draft nobody signed yet is rebuilt when releases were created after it; one that
+        // others began signing is kept (their signatures cover exactly its content).
+        const recent = await ctx.client.request<Page<Release>>(
+          'GET',
+          `/v1/orgs/${enc(org)}/releases?limit=500`,
+        );
+        const missing = recent.items.filter((r) => r.status === 'draft' && !draft?.releaseIds.includes(r.id));
+        if (draft && missing.length > 0 && draft.signatures.length > 0 && !ctx.json)
+          process.stderr.write(
+            `note: the draft others began signing does not list ${missing.map((r) => r.version).join(', ')}; sign again after it is published\n`,
+          );
+        if (!draft || (missing.length > 0 && draft.signatures.length === 0))
           draft = await ctx.client.request<TargetsDraft>(
             'POST',
             `/v1/orgs/${enc(org)}/updates/targets/draft`,

@@ -3,8 +3,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 export interface StoredArtifact {
   sha256: string;
@@ -48,23 +46,41 @@ export class FilesystemArtifactStore implements ArtifactStore {
     await mkdir(tmpDir, { recursive: true, mode: 0o700 });
     const tmp = join(tmpDir, randomBytes(12).toString('hex'));
     const hash = createHash('sha256');
+    const out = createWriteStream(tmp, { mode: 0o600 });
     let length = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        length += chunk.length;
-        if (length > maxBytes) return callback(new ArtifactTooLarge(maxBytes));
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
     try {
-      await pipeline(body, meter, createWriteStream(tmp, { mode: 0o600 }));
+      await new Promise<void>((resolve, reject) => {
+        let tooLarge: ArtifactTooLarge | null = null;
+        body.on('data', (chunk: Buffer) => {
+          if (tooLarge) return; // read and drop the rest, so the client still gets its answer
+          length += chunk.length;
+          if (length > maxBytes) {
+            tooLarge = new ArtifactTooLarge(maxBytes);
+            out.destroy();
+            return;
+          }
+          hash.update(chunk);
+          if (!out.write(chunk)) {
+            body.pause();
+            out.once('drain', () => body.resume());
+          }
+        });
+        body.once('end', () => {
+          if (tooLarge) reject(tooLarge);
+          else out.end(() => resolve());
+        });
+        body.once('error', reject);
+        out.once('error', (error) => {
+          if (!tooLarge) reject(error);
+        });
+      });
       const sha256 = hash.digest('hex');
       const path = this.#path(orgId, sha256);
       await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
       await rename(tmp, path);
       return { sha256, length };
     } catch (error) {
+      out.destroy();
       await unlink(tmp).catch(() => undefined);
       throw error;
     }

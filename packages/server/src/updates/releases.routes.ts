@@ -69,6 +69,12 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
       const body = request.body as Readable | undefined;
       if (!body || typeof (body as Readable).pipe !== 'function')
         throw new DomainError('unsupported-media-type', 'send the artifact as application/octet-stream');
+      // An honest client says how much it sends: refuse before reading a byte.
+      if (Number(request.headers['content-length'] ?? 0) > maxArtifactBytes)
+        throw new DomainError(
+          'payload-too-large',
+          `the artifact is larger than the limit of ${maxArtifactBytes} bytes`,
+        );
       let stored: { sha256: string; length: number };
       try {
         stored = await artifacts.put(orgId, body, maxArtifactBytes);

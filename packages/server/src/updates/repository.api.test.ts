@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +191,27 @@ for (const dialect of testDialects) {
         payload: Buffer.alloc(1024 * 1024 + 1),
       });
       assert.equal(big.statusCode, 413);
+      // Without a length up front (chunked), the store stops keeping bytes at the limit, reads
+      // the rest away and answers 413 on a connection that stays usable.
+      const base = await listen(t);
+      const chunked = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          `${base.url}/v1/orgs/acme/artifacts`,
+          {
+            method: 'POST',
+            ca: base.ca,
+            headers: { authorization: `Bearer ${t.rootToken}`, 'content-type': 'application/octet-stream' },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        for (let i = 0; i < 20; i++) req.write(Buffer.alloc(64 * 1024, i));
+        req.end();
+      });
+      assert.equal(chunked, 413);
       const json = await t.call('POST', '/v1/orgs/acme/artifacts', { body: { not: 'bytes' } });
       assert.equal(json.status, 415);
       const incoming = join(t.database.dataDir, 'artifacts', '.incoming');
@@ -458,9 +480,8 @@ async function provision(t: TestApp, productId: string): Promise<{ deviceId: str
 }
 
 async function fetchStatus(url: string, ca: string): Promise<number> {
-  const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca }, (res) => {
+    const req = httpsRequest(url, { ca }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
