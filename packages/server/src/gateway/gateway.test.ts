@@ -202,7 +202,8 @@ for (const dialect of testDialects) {
       const client = await connect(a.id, a.id, a.secret);
       await waitUntil(() => t.app.gateway.isConnected(a.id));
       let device = (await t.call('GET', `/v1/orgs/acme/devices/${a.id}`)).body;
-      for (let i = 0; i < 50 && !device.online; i++) {
+      // Presence is written after the CONNACK; allow a loaded machine up to 10 s.
+      for (let i = 0; i < 500 && !device.online; i++) {
         await new Promise((r) => setTimeout(r, 20));
         device = (await t.call('GET', `/v1/orgs/acme/devices/${a.id}`)).body;
       }
@@ -212,7 +213,7 @@ for (const dialect of testDialects) {
       assert.ok(online.body.items.some((d: { id: string }) => d.id === a.id));
       client.end(true);
       await waitUntil(() => !t.app.gateway.isConnected(a.id));
-      for (let i = 0; i < 50 && device.online; i++) {
+      for (let i = 0; i < 500 && device.online; i++) {
         await new Promise((r) => setTimeout(r, 20));
         device = (await t.call('GET', `/v1/orgs/acme/devices/${a.id}`)).body;
       }
