@@ -29,6 +29,15 @@ import { UpdateRepository } from './updates/repository.js';
 import { RolloutEngine } from './updates/rollout-engine.js';
 import { RolloutService } from './updates/rollouts.js';
 import { VERSION } from './version.js';
+import { DisclosureService } from './vulnerabilities/disclosures.js';
+import { ExposureService } from './vulnerabilities/exposure.js';
+import { Matcher } from './vulnerabilities/matching.js';
+import { AdvisoryService } from './vulnerabilities/publication/advisories.js';
+import { RemediationService } from './vulnerabilities/remediation.js';
+import { ReportCaseService } from './vulnerabilities/report-cases.js';
+import { SbomService } from './vulnerabilities/sbom/service.js';
+import { VulnerabilityService } from './vulnerabilities/service.js';
+import { TriageService } from './vulnerabilities/triage.js';
 
 export interface AppOptions {
   /** SQLite file path or postgres:// URL. */
@@ -52,6 +61,12 @@ export interface AppOptions {
   gatewayLimits?: Partial<GatewayLimits>;
   /** Compile route schemas on first use: faster start for one-shot CLI commands. */
   lazySchemas?: boolean;
+  /** Vulnerability feed URLs that `vulns sync` fetches (config `vulnerabilities.feeds`). */
+  vulnerabilityFeeds?: string[];
+  /** The address public pages and CSAF documents name (config `http.publicUrl`). */
+  publicUrl?: string | null;
+  /** The organisation (slug) served at /.well-known/ (config `publication.organization`). */
+  publicOrganization?: string;
 }
 
 export interface App {
@@ -72,6 +87,7 @@ export function createServices(
   secrets: SecretBox,
   artifacts: ArtifactStore,
   maxArtifactBytes = 2 * 1024 ** 3,
+  extra: { vulnerabilityFeeds?: string[]; publicUrl?: string | null; publicOrganization?: string } = {},
 ): Services {
   const audit = new AuditLog({ clock, dialect: store.dialect });
   const deps = { db: store.db, clock, audit };
@@ -79,6 +95,13 @@ export function createServices(
   const credentials = new DeviceCredentialService({ ...deps, ca: deviceCa });
   const products = new ProductService(deps);
   const releases = new ReleaseService({ ...deps, products });
+  const rollouts = new RolloutService({ ...deps, releases });
+  const rolloutEngine = new RolloutEngine(deps);
+  const matcher = new Matcher(clock);
+  const reportCases = new ReportCaseService(deps);
+  const exposure = new ExposureService(deps);
+  reportCases.bindExposure(exposure);
+  const triage = new TriageService({ ...deps, products, releases, exposure, reportCases });
   return {
     store,
     clock,
@@ -99,8 +122,27 @@ export function createServices(
     maxArtifactBytes,
     updateRepository: new UpdateRepository({ ...deps, secrets }),
     releases,
-    rollouts: new RolloutService({ ...deps, releases }),
-    rolloutEngine: new RolloutEngine(deps),
+    rollouts,
+    rolloutEngine,
+    matcher,
+    sboms: new SbomService({ ...deps, releases, artifacts, matcher, reportCases }),
+    vulnerabilities: new VulnerabilityService({ ...deps, matcher, reportCases }),
+    exposure,
+    triage,
+    reportCases,
+    remediation: new RemediationService({
+      ...deps,
+      exposure,
+      releases,
+      rollouts,
+      reportCases,
+      rolloutEngine,
+    }),
+    advisories: new AdvisoryService({ ...deps, exposure, publicUrl: extra.publicUrl ?? null }),
+    disclosures: new DisclosureService(deps),
+    vulnerabilityFeeds: extra.vulnerabilityFeeds ?? [],
+    publicUrl: extra.publicUrl ?? null,
+    publicOrganization: extra.publicOrganization ?? null,
     metrics: new Metrics(),
   };
 }
@@ -126,6 +168,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     options.secrets,
     artifacts,
     options.maxArtifactBytes,
+    {
+      vulnerabilityFeeds: options.vulnerabilityFeeds ?? [],
+      publicUrl: options.publicUrl ?? null,
+      ...(options.publicOrganization ? { publicOrganization: options.publicOrganization } : {}),
+    },
   );
   const localNonce = options.localPrincipal ? randomBytes(32).toString('hex') : null;
   const http = await buildHttp(services, {

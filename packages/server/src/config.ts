@@ -64,6 +64,22 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    vulnerabilities: Type.Object(
+      {
+        /** Feed URLs `vulns sync` fetches: OSV zips or records, NVD 2.0 JSON, the KEV catalog, CSAF. */
+        feeds: Type.Array(Type.String({ pattern: '^https?://' }), { maxItems: 100 }),
+        /** How often `serve` syncs the feeds; 0 turns the schedule off. */
+        syncIntervalMinutes: Type.Integer({ minimum: 0, maximum: 7 * 24 * 60 }),
+      },
+      { additionalProperties: false },
+    ),
+    publication: Type.Object(
+      {
+        /** The organisation (slug) whose security.txt and CSAF provider live at /.well-known/. */
+        organization: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -101,6 +117,9 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MAX_ARTIFACT_BYTES: 'updates.maxArtifactBytes',
   BRICKLESS_TELEMETRY_RETENTION_DAYS: 'telemetry.retentionDays',
   BRICKLESS_LOG_LEVEL: 'log.level',
+  BRICKLESS_VULNERABILITY_FEEDS: 'vulnerabilities.feeds',
+  BRICKLESS_VULNERABILITY_SYNC_MINUTES: 'vulnerabilities.syncIntervalMinutes',
+  BRICKLESS_PUBLIC_ORGANIZATION: 'publication.organization',
 };
 
 const numericKeys = new Set([
@@ -112,9 +131,10 @@ const numericKeys = new Set([
   'mqtt.connectBurst',
   'updates.maxArtifactBytes',
   'telemetry.retentionDays',
+  'vulnerabilities.syncIntervalMinutes',
 ]);
 const booleanKeys = new Set(['http.tls']);
-const listKeys = new Set(['tls.hostnames']);
+const listKeys = new Set(['tls.hostnames', 'vulnerabilities.feeds']);
 
 function set(target: Layer, dotted: string, value: unknown): void {
   const parts = dotted.split('.');
@@ -210,6 +230,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     secrets: { masterKeyFile: join(dataDir, 'master.key') },
     telemetry: { retentionDays: 365 },
     updates: { artifactDir: join(dataDir, 'artifacts'), maxArtifactBytes: 2 * 1024 ** 3 },
+    vulnerabilities: { feeds: [], syncIntervalMinutes: 360 },
+    publication: {},
     log: { level: 'info' },
   };
   const config = merge(defaults, { ...layer, dataDir });

@@ -20,7 +20,13 @@ export type IdPrefix =
   | 'evt'
   | 'rel'
   | 'rol'
-  | 'upr';
+  | 'upr'
+  | 'sbm'
+  | 'vex'
+  | 'rpc'
+  | 'rps'
+  | 'adv'
+  | 'dsc';
 
 let lastTime = 0;
 let lastRandom = 0n;

@@ -19,6 +19,15 @@ import type { ReleaseService } from './updates/releases.js';
 import type { UpdateRepository } from './updates/repository.js';
 import type { RolloutEngine } from './updates/rollout-engine.js';
 import type { RolloutService } from './updates/rollouts.js';
+import type { DisclosureService } from './vulnerabilities/disclosures.js';
+import type { ExposureService } from './vulnerabilities/exposure.js';
+import type { Matcher } from './vulnerabilities/matching.js';
+import type { AdvisoryService } from './vulnerabilities/publication/advisories.js';
+import type { RemediationService } from './vulnerabilities/remediation.js';
+import type { ReportCaseService } from './vulnerabilities/report-cases.js';
+import type { SbomService } from './vulnerabilities/sbom/service.js';
+import type { VulnerabilityService } from './vulnerabilities/service.js';
+import type { TriageService } from './vulnerabilities/triage.js';
 
 /** Everything the composition root builds; routes and commands ask for the part they use. */
 export interface Services {
@@ -44,5 +53,20 @@ export interface Services {
   releases: ReleaseService;
   rollouts: RolloutService;
   rolloutEngine: RolloutEngine;
+  matcher: Matcher;
+  sboms: SbomService;
+  vulnerabilities: VulnerabilityService;
+  exposure: ExposureService;
+  triage: TriageService;
+  reportCases: ReportCaseService;
+  remediation: RemediationService;
+  advisories: AdvisoryService;
+  disclosures: DisclosureService;
+  /** Vulnerability feed URLs for `vulns sync` (config `vulnerabilities.feeds`). */
+  vulnerabilityFeeds: string[];
+  /** Where public pages say the service is reached (config `http.publicUrl`). */
+  publicUrl: string | null;
+  /** The organisation served at /.well-known/ when several exist (config `publication.organization`). */
+  publicOrganization: string | null;
   metrics: Metrics;
 }

@@ -16,7 +16,9 @@ export type Permission =
   | 'audit:read'
   | 'security:write'
   /** Publish TUF root and targets signatures: the maker's key holders act through this. */
-  | 'updates:manage';
+  | 'updates:manage'
+  /** Write the shared vulnerability database (feeds are public data used by every organisation). */
+  | 'vulnerabilities:import';
 
 const grants: Record<Role, readonly Permission[]> = {
   // The platform admin can mint an admin token for any organisation, so withholding direct access
@@ -30,6 +32,7 @@ const grants: Record<Role, readonly Permission[]> = {
     'audit:read',
     'security:write',
     'updates:manage',
+    'vulnerabilities:import',
   ],
   admin: ['fleet:read', 'fleet:write', 'tokens:manage', 'audit:read', 'security:write', 'updates:manage'],
   operator: ['fleet:read', 'fleet:write'],

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, MetadataKind, type Targets } from '@tufjs/models';
 import { testDialects } from '../store/test-helper.js';
@@ -96,6 +97,38 @@ for (const dialect of testDialects) {
       });
       for (const key of keys.root) next.sign(signerFor(key), true);
       (extra[org.slug] as Record<string, unknown>).root = next.toJSON();
+
+      // Vulnerability handling: an SBOM that matches a record, a report case, an advisory and a
+      // disclosure report, so each route would succeed if isolation failed.
+      const sbom = await t.call('PUT', `/v1/orgs/${org.slug}/releases/${ids.releaseId}/sbom`, {
+        token: org.token,
+        body: tinySbom,
+      });
+      assert.equal(sbom.status, 201, sbom.raw);
+      ids.vulnerabilityId = 'CVE-2020-8203';
+      const kase = await t.call('POST', `/v1/orgs/${org.slug}/report-cases`, {
+        token: org.token,
+        body: { productId: product.body.id, title: 'incident' },
+      });
+      ids.caseId = kase.body.id;
+      const advisory = await t.call('POST', `/v1/orgs/${org.slug}/advisories`, {
+        token: org.token,
+        body: { vulnerabilities: ['CVE-2020-8203'] },
+      });
+      assert.equal(advisory.status, 201, advisory.raw);
+      ids.advisoryId = advisory.body.id;
+      await t.call('POST', `/public/orgs/${org.slug}/report`, {
+        token: null,
+        body: { title: 'report', description: 'd' },
+      });
+      ids.disclosureId = (
+        await t.call('GET', `/v1/orgs/${org.slug}/disclosures`, { token: org.token })
+      ).body.items[0].id;
+    };
+    const tinySbom = {
+      bomFormat: 'CycloneDX',
+      specVersion: '1.5',
+      components: [{ type: 'library', name: 'lodash', version: '2.4.2', purl: 'pkg:npm/lodash@2.4.2' }],
     };
     const extra: Record<string, Record<string, unknown>> = {};
 
@@ -140,11 +173,29 @@ for (const dialect of testDialects) {
       'POST /v1/orgs/{org}/rollouts/{rolloutId}/pause': {},
       'POST /v1/orgs/{org}/rollouts/{rolloutId}/resume': {},
       'POST /v1/orgs/{org}/rollouts/{rolloutId}/cancel': {},
+      'PUT /v1/orgs/{org}/security-contact': { securityContact: 'mailto:a@a.example', securityPolicy: null },
+      'PUT /v1/orgs/{org}/releases/{releaseId}/sbom': tinySbom,
+      'POST /v1/platform/vulnerabilities/import': { documents: [] },
+      'POST /v1/platform/vulnerabilities/sync': {},
+      'POST /v1/platform/vulnerabilities/rematch': {},
+      'POST /v1/orgs/{org}/vulnerabilities/{vulnerabilityId}/decisions': {
+        productId: ids.productId,
+        status: 'affected',
+      },
+      'POST /v1/orgs/{org}/vulnerabilities/{vulnerabilityId}/exploited': {},
+      'POST /v1/orgs/{org}/vulnerabilities/{vulnerabilityId}/remediate': { releaseId: ids.releaseId },
+      'POST /v1/orgs/{org}/report-cases': { productId: ids.productId, title: 'planted' },
+      'PATCH /v1/orgs/{org}/report-cases/{caseId}': { status: 'closed' },
+      'POST /v1/orgs/{org}/report-cases/{caseId}/submissions': { stage: 'early-warning' },
+      'POST /v1/orgs/{org}/advisories': { vulnerabilities: ['CVE-2020-8203'] },
+      'POST /v1/orgs/{org}/advisories/{advisoryId}/publish': {},
+      'PATCH /v1/orgs/{org}/disclosures/{disclosureId}': { status: 'closed' },
     });
 
     /** Required query parameters, so that the request would succeed if isolation failed. */
     const queries: Record<string, string> = {
       'GET /v1/orgs/{org}/devices/{deviceId}/telemetry': '?field=power',
+      'GET /v1/orgs/{org}/report-cases/{caseId}/draft': '?stage=notification',
     };
 
     const snapshotB = async () => {
@@ -160,6 +211,11 @@ for (const dialect of testDialects) {
           '/updates/targets/draft',
           '/releases',
           '/rollouts',
+          '/report-cases',
+          '/advisories',
+          '/disclosures',
+          '/vulnerabilities?status=all',
+          '/vex',
         ].map(async (p) => (await t.call('GET', `/v1/orgs/${b.slug}${p}`)).raw),
       );
       return parts.join('\n').replace(/"lastUsedAt":"[^"]*"/g, '');
@@ -169,6 +225,15 @@ for (const dialect of testDialects) {
       t = await testApp(dialect);
       a = await t.org('org-a');
       b = await t.org('org-b');
+      const lodash = JSON.parse(
+        readFileSync(
+          new URL('../../../../../shared/data/osv/GHSA-p6mc-m468-83gw.json', import.meta.url),
+          'utf8',
+        ),
+      );
+      await t.call('POST', '/v1/platform/vulnerabilities/import', {
+        body: { documents: [{ name: 'lodash', content: lodash }] },
+      });
       await seed(a, aIds);
       await seed(b, bIds);
     });
@@ -212,7 +277,9 @@ for (const dialect of testDialects) {
           // A's own organisation in the path, B's object ids: still nothing of B.
           if (
             path.includes('{org}') &&
-            /\{(brandId|productId|deviceId|tokenId|commandId|releaseId|rolloutId|sha256)\}/.test(path)
+            /\{(brandId|productId|deviceId|tokenId|commandId|releaseId|rolloutId|sha256|caseId|advisoryId|disclosureId)\}/.test(
+              path,
+            )
           ) {
             const url = path
               .replace('{org}', a.slug)

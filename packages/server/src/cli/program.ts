@@ -10,10 +10,12 @@ import { orgCommands } from './orgs.js';
 import { emit, printRecord } from './output.js';
 import { productCommands } from './products.js';
 import { releaseCommands } from './releases.js';
+import { reportCommands } from './reports.js';
 import { rolloutCommands } from './rollouts.js';
 import type { ServeFlags } from './serve.js';
 import { simulateCommand } from './simulate.js';
 import { keyCommands, updateCommands } from './updates.js';
+import { vulnerabilityCommands } from './vulns.js';
 
 export function buildProgram(): Command {
   const program = new Command('brickless')
@@ -61,6 +63,8 @@ export function buildProgram(): Command {
   updateCommands(program);
   releaseCommands(program);
   rolloutCommands(program);
+  vulnerabilityCommands(program);
+  reportCommands(program);
   simulateCommand(program);
 
   program

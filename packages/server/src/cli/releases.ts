@@ -90,6 +90,18 @@ export function releaseCommands(program: Command): void {
               'validation-failed',
               '--security-version must be a whole number, 0 or more',
             );
+          // Read the SBOM first: a file that is not JSON stops here, before anything is uploaded.
+          let sbomDocument: unknown = null;
+          if (opts.sbom) {
+            try {
+              sbomDocument = JSON.parse(readFileSync(opts.sbom, 'utf8'));
+            } catch (error) {
+              throw new DomainError(
+                'validation-failed',
+                `--sbom ${opts.sbom}: not JSON: ${(error as Error).message}`,
+              );
+            }
+          }
           const org = await resolveOrg(ctx);
           const image = await upload(ctx, `/v1/orgs/${enc(org)}/artifacts`, opts.file, 'image');
           const sbom = opts.sbom
@@ -112,8 +124,20 @@ export function releaseCommands(program: Command): void {
             ...(notes ? { notes } : {}),
             ...(sbom ? { sbomSha256: sbom.sha256 } : {}),
           });
-          emit(ctx, release, () => {
+          // The SBOM is also imported, so the release is matched against vulnerabilities at once.
+          const sbomImport = opts.sbom
+            ? await ctx.client.request<{ componentCount: number; matches: number }>(
+                'PUT',
+                `/v1/orgs/${enc(org)}/releases/${enc(release.id)}/sbom`,
+                sbomDocument,
+              )
+            : null;
+          emit(ctx, sbomImport ? { ...release, sbom: sbomImport } : release, () => {
             printRecord({ ...release });
+            if (sbomImport)
+              process.stderr.write(
+                `sbom: ${sbomImport.componentCount} components, ${sbomImport.matches} vulnerability matches\n`,
+              );
             process.stderr.write(
               'next: sign it with the targets key(s): brickless release sign --key FILE\n',
             );

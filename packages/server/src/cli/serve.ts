@@ -48,6 +48,9 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     logger,
     bodyLimit: config.http.bodyLimit,
     https: tls ? { key: tls.key, cert: tls.cert } : null,
+    vulnerabilityFeeds: config.vulnerabilities.feeds,
+    publicUrl: config.http.publicUrl ?? null,
+    ...(config.publication.organization ? { publicOrganization: config.publication.organization } : {}),
   });
   try {
     await app.http.listen({ host: config.http.host, port: config.http.port });

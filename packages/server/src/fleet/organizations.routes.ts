@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { authorizeOrg, principalOf, requirePermission } from '../http/auth.js';
-import { IsoDateTime, Name, PageOf, PageQuery, problemResponses, Slug } from '../http/schemas.js';
+import { IsoDateTime, Name, Nullable, PageOf, PageQuery, problemResponses, Slug } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
 export const OrganizationSchema = Type.Object(
@@ -9,6 +9,8 @@ export const OrganizationSchema = Type.Object(
     id: Type.String(),
     slug: Type.String(),
     name: Type.String(),
+    securityContact: Nullable(Type.String()),
+    securityPolicy: Nullable(Type.String()),
     createdAt: IsoDateTime,
     updatedAt: IsoDateTime,
   },
@@ -88,6 +90,33 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
     async (request) => {
       const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'orgs:manage');
       return orgs.update(principal.actor, orgId, request.body);
+    },
+  );
+
+  app.put<{
+    Params: { org: string };
+    Body: { securityContact: string | null; securityPolicy: string | null };
+  }>(
+    '/v1/orgs/:org/security-contact',
+    {
+      schema: {
+        tags,
+        summary:
+          'Set where security reports go and the disclosure policy (published in security.txt and CSAF)',
+        params: OrgParams,
+        body: Type.Object(
+          {
+            securityContact: Nullable(Type.String({ pattern: '^(mailto:|https://|tel:)', maxLength: 500 })),
+            securityPolicy: Nullable(Type.String({ pattern: '^https://', maxLength: 500 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Ref('Organization'), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
+      return orgs.setSecurityContact(principal.actor, orgId, request.body);
     },
   );
 

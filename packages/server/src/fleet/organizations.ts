@@ -13,6 +13,10 @@ export interface Organization {
   id: string;
   slug: string;
   name: string;
+  /** Where security reports go (security.txt Contact, CSAF publisher contact): mailto: or https: URI. */
+  securityContact: string | null;
+  /** The vulnerability disclosure policy (security.txt Policy). */
+  securityPolicy: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -40,6 +44,8 @@ export class OrganizationService {
       id: newId('org', now),
       slug: input.slug,
       name: input.name,
+      securityContact: null,
+      securityPolicy: null,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
     };
@@ -120,6 +126,36 @@ export class OrganizationService {
     });
   }
 
+  /** The contact and policy that security.txt (RFC 9116) and CSAF documents publish. */
+  async setSecurityContact(
+    actor: string,
+    id: string,
+    input: { securityContact: string | null; securityPolicy: string | null },
+  ): Promise<Organization> {
+    return inTransaction(this.#db, async (trx) => {
+      const row = await trx.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw notFound('organisation', id);
+      const updatedAt = this.#clock.now().toISOString();
+      await trx
+        .updateTable('organizations')
+        .set({
+          security_contact: input.securityContact,
+          security_policy: input.securityPolicy,
+          updated_at: updatedAt,
+        })
+        .where('id', '=', id)
+        .execute();
+      await this.#audit.append(trx, id, {
+        actor,
+        action: 'organization.security-contact',
+        targetType: 'organization',
+        targetId: id,
+        details: { ...input },
+      });
+      return { ...toOrganization(row), ...input, updatedAt };
+    });
+  }
+
   /**
    * Deletes an organisation that holds no brands, products or devices (its tokens go with it).
    * Its audit chain stays: the record of what happened outlives the tenant.
@@ -151,5 +187,13 @@ export class OrganizationService {
 }
 
 function toOrganization(row: Database['organizations']): Organization {
-  return { id: row.id, slug: row.slug, name: row.name, createdAt: row.created_at, updatedAt: row.updated_at };
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    securityContact: row.security_contact ?? null,
+    securityPolicy: row.security_policy ?? null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }

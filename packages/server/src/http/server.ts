@@ -20,6 +20,10 @@ import { twinRoutes } from '../twin/routes.js';
 import { ReleaseSchema, releaseRoutes } from '../updates/releases.routes.js';
 import { repositoryRoutes } from '../updates/repository.routes.js';
 import { RolloutSchema, rolloutRoutes } from '../updates/rollouts.routes.js';
+import { caseRoutes } from '../vulnerabilities/routes/cases.routes.js';
+import { publicRoutes } from '../vulnerabilities/routes/public.routes.js';
+import { sbomRoutes } from '../vulnerabilities/routes/sbom.routes.js';
+import { vulnerabilityRoutes } from '../vulnerabilities/routes/vulnerabilities.routes.js';
 import { registerAuthentication } from './auth.js';
 import { healthRoutes } from './health.routes.js';
 import { sendProblem, toProblem } from './problem.js';
@@ -139,6 +143,7 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
 
   services.metrics.instrument(app);
   healthRoutes(app, services);
+  await app.register(async (publicScope) => publicRoutes(publicScope, services));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
@@ -166,6 +171,9 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
     repositoryRoutes(api, services);
     releaseRoutes(api, services);
     rolloutRoutes(api, services);
+    sbomRoutes(api, services);
+    vulnerabilityRoutes(api, services);
+    caseRoutes(api, services);
   });
   // Devices authenticate with their own credentials, never an API token.
   await app.register(async (deviceApi) => deviceApiRoutes(deviceApi, services));

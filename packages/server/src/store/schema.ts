@@ -9,6 +9,8 @@ export interface OrganizationsTable {
   id: string;
   slug: string;
   name: string;
+  security_contact: string | null;
+  security_policy: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -274,6 +276,187 @@ export interface UpdateReportsTable {
   time: string;
 }
 
+export interface SbomsTable {
+  id: string;
+  org_id: string;
+  product_id: string;
+  release_id: string;
+  format: string;
+  spec_version: string;
+  serial_number: string | null;
+  document_sha256: string;
+  component_count: number;
+  created_at: string;
+  created_by: string;
+}
+
+export interface SbomComponentsTable {
+  sbom_id: string;
+  idx: number;
+  org_id: string;
+  bom_ref: string | null;
+  type: string;
+  name: string;
+  version: string | null;
+  purl: string | null;
+  cpe: string | null;
+  hashes: string;
+  supplier: string | null;
+}
+
+export interface SbomComponentKeysTable {
+  sbom_id: string;
+  component_idx: number;
+  org_id: string;
+  key: string;
+  version: string;
+  scheme: string;
+  distro: string | null;
+}
+
+export interface VulnerabilitiesTable {
+  id: string;
+  canonical_id: string;
+  source: string;
+  modified: string;
+  published: string | null;
+  withdrawn: string | null;
+  summary: string;
+  details: string;
+  aliases: string;
+  severity_rating: string | null;
+  severity_score: number | null;
+  severity_vector: string | null;
+  reference_urls: string;
+  imported_at: string;
+}
+
+export interface VulnerabilityIdsTable {
+  alias: string;
+  vuln_id: string;
+}
+
+export interface VulnerabilityAffectedTable {
+  vuln_id: string;
+  idx: number;
+  key: string;
+  scheme: string;
+  distro: string | null;
+  intervals: string;
+  versions: string;
+  summary: string;
+}
+
+export interface KnownExploitedTable {
+  cve_id: string;
+  vendor: string;
+  product: string;
+  name: string;
+  date_added: string;
+  due_date: string | null;
+  ransomware: string;
+  required_action: string;
+  catalog_version: string;
+  imported_at: string;
+}
+
+export interface VulnerabilityMatchesTable {
+  org_id: string;
+  sbom_id: string;
+  component_idx: number;
+  vuln_id: string;
+  key: string;
+  matched_by: string;
+  affected_summary: string;
+  first_matched_at: string;
+}
+
+export interface VexDecisionsTable {
+  id: string;
+  org_id: string;
+  vuln_id: string;
+  product_id: string;
+  release_id: string | null;
+  status: string;
+  justification: string | null;
+  impact_statement: string | null;
+  action_statement: string | null;
+  fixed_release_id: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+export interface DeviceExposuresTable {
+  org_id: string;
+  vuln_id: string;
+  device_id: string;
+  release_id: string;
+  first_exposed_at: string;
+  fixed_at: string | null;
+}
+
+export interface ReportCasesTable {
+  id: string;
+  org_id: string;
+  kind: string;
+  vuln_id: string | null;
+  product_id: string;
+  title: string;
+  source: string;
+  aware_at: string;
+  corrective_available_at: string | null;
+  fixed_release_id: string | null;
+  details: string;
+  status: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+}
+
+export interface ReportSubmissionsTable {
+  id: string;
+  case_id: string;
+  org_id: string;
+  stage: string;
+  submitted_at: string;
+  submitted_by: string;
+  reference: string | null;
+  document: string;
+}
+
+export interface AdvisoriesTable {
+  id: string;
+  org_id: string;
+  tracking_id: string;
+  title: string;
+  vuln_ids: string;
+  product_ids: string;
+  category: string;
+  status: string;
+  version: number;
+  document: string;
+  initial_release_date: string | null;
+  current_release_date: string | null;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+}
+
+export interface DisclosuresTable {
+  id: string;
+  org_id: string;
+  tracking_token_hash: string;
+  product_id: string | null;
+  title: string;
+  description: string;
+  contact: string | null;
+  status: string;
+  public_note: string | null;
+  vuln_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   brands: BrandsTable;
@@ -298,6 +481,20 @@ export interface Database {
   rollouts: RolloutsTable;
   rollout_devices: RolloutDevicesTable;
   update_reports: UpdateReportsTable;
+  sboms: SbomsTable;
+  sbom_components: SbomComponentsTable;
+  sbom_component_keys: SbomComponentKeysTable;
+  vulnerabilities: VulnerabilitiesTable;
+  vulnerability_ids: VulnerabilityIdsTable;
+  vulnerability_affected: VulnerabilityAffectedTable;
+  known_exploited: KnownExploitedTable;
+  vulnerability_matches: VulnerabilityMatchesTable;
+  vex_decisions: VexDecisionsTable;
+  device_exposures: DeviceExposuresTable;
+  report_cases: ReportCasesTable;
+  report_submissions: ReportSubmissionsTable;
+  advisories: AdvisoriesTable;
+  disclosures: DisclosuresTable;
 }
 
 // Generated is re-exported for tables that later gain serial columns.

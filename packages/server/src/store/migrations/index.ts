@@ -3,6 +3,7 @@ import * as m0001 from './0001-fleet.js';
 import * as m0002 from './0002-connectivity.js';
 import * as m0003 from './0003-device-identity.js';
 import * as m0004 from './0004-updates.js';
+import * as m0005 from './0005-vulnerabilities.js';
 
 /**
  * Every migration this build knows, in order. Static imports (not a folder scan) so the
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0002-connectivity': m0002,
   '0003-device-identity': m0003,
   '0004-updates': m0004,
+  '0005-vulnerabilities': m0005,
 };

@@ -1,0 +1,165 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { authorizeOrg } from '../../http/auth.js';
+import { Id, problemResponses } from '../../http/schemas.js';
+import type { Services } from '../../services.js';
+import { exportCycloneDx } from '../sbom/export.js';
+import { effectiveStatus } from '../triage-status.js';
+
+const Params = Type.Object({ org: Type.String({ maxLength: 100 }), releaseId: Id('rel') });
+const Any = Type.Object({}, { additionalProperties: true });
+/** Real SBOMs of device images run to tens of megabytes. */
+export const SBOM_BODY_LIMIT = 64 * 1024 * 1024;
+
+export function sbomRoutes(app: FastifyInstance, services: Services): void {
+  const { orgs, sboms, releases, exposure, store } = services;
+  const tags = ['vulnerabilities'];
+
+  app.put<{ Params: { org: string; releaseId: string }; Body: unknown }>(
+    '/v1/orgs/:org/releases/:releaseId/sbom',
+    {
+      bodyLimit: SBOM_BODY_LIMIT,
+      schema: {
+        tags,
+        summary:
+          "Import the release's SBOM (CycloneDX JSON 1.4–1.6 or SPDX 2.3 JSON); replaces an earlier one",
+        description:
+          'A document that does not validate is refused with every problem listed in `errors`; nothing is stored.',
+        params: Params,
+        body: Any,
+        response: { 201: Any, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      return reply
+        .status(201)
+        .send(await sboms.import(principal.actor, orgId, request.params.releaseId, request.body));
+    },
+  );
+
+  app.get<{ Params: { org: string; releaseId: string } }>(
+    '/v1/orgs/:org/releases/:releaseId/sbom',
+    {
+      schema: {
+        tags,
+        summary: "The release's SBOM: format, counts and the stored document's hash",
+        params: Params,
+        response: { 200: Any, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      return sboms.get(orgId, request.params.releaseId);
+    },
+  );
+
+  app.get<{ Params: { org: string; releaseId: string } }>(
+    '/v1/orgs/:org/releases/:releaseId/sbom/components',
+    {
+      schema: {
+        tags,
+        summary: "The SBOM's components: name, version, purl, CPE, hashes, supplier",
+        params: Params,
+        response: { 200: Any, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const sbom = await sboms.get(orgId, request.params.releaseId);
+      return { items: await sboms.components(orgId, sbom.id) };
+    },
+  );
+
+  app.get<{ Params: { org: string; releaseId: string } }>(
+    '/v1/orgs/:org/releases/:releaseId/sbom/cyclonedx',
+    {
+      schema: {
+        tags,
+        summary: 'The stored SBOM exported as CycloneDX 1.6 JSON',
+        params: Params,
+        response: { 200: Any, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const sbom = await sboms.get(orgId, request.params.releaseId);
+      const release = await releases.get(orgId, sbom.releaseId);
+      const product = await services.products.get(orgId, release.productId);
+      const org = await orgs.get(orgId);
+      const doc = exportCycloneDx({
+        sbom,
+        components: await sboms.components(orgId, sbom.id),
+        release,
+        product,
+        org,
+        now: services.clock.now(),
+      });
+      return reply.type('application/vnd.cyclonedx+json; version=1.6').send(doc);
+    },
+  );
+
+  app.get<{ Params: { org: string; releaseId: string } }>(
+    '/v1/orgs/:org/releases/:releaseId/vulnerabilities',
+    {
+      schema: {
+        tags,
+        summary: 'Vulnerabilities matched in the release, with their triage status',
+        params: Params,
+        response: { 200: Any, ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const release = await releases.get(orgId, request.params.releaseId);
+      const rows = await store.db
+        .selectFrom('vulnerability_matches as m')
+        .innerJoin('sboms as s', 's.id', 'm.sbom_id')
+        .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
+        .innerJoin('sbom_components as c', (j) =>
+          j.onRef('c.sbom_id', '=', 'm.sbom_id').onRef('c.idx', '=', 'm.component_idx'),
+        )
+        .select([
+          'v.canonical_id',
+          'v.id as record',
+          'c.name',
+          'c.version',
+          'm.matched_by',
+          'm.affected_summary',
+          'm.first_matched_at',
+        ])
+        .where('m.org_id', '=', orgId)
+        .where('s.release_id', '=', release.id)
+        .orderBy('v.canonical_id')
+        .execute();
+      const byId = new Map<
+        string,
+        { id: string; status: string; severity: unknown; knownExploited: boolean; matches: unknown[] }
+      >();
+      for (const r of rows) {
+        let entry = byId.get(r.canonical_id);
+        if (!entry) {
+          const summary = await exposure.summary(r.canonical_id);
+          const { status } = effectiveStatus(release, await exposure.decisions(orgId, summary.id));
+          entry = {
+            id: summary.id,
+            status,
+            severity: summary.severity,
+            knownExploited: summary.knownExploited !== null,
+            matches: [],
+          };
+          byId.set(r.canonical_id, entry);
+        }
+        entry.matches.push({
+          record: r.record,
+          component: r.name,
+          version: r.version,
+          matchedBy: r.matched_by,
+          affected: r.affected_summary,
+          since: r.first_matched_at,
+        });
+      }
+      return { releaseId: release.id, version: release.version, items: [...byId.values()] };
+    },
+  );
+}
