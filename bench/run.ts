@@ -15,6 +15,7 @@ import { idleTlsConnections, residentBytes } from './idle.js';
 import { type LoadDevice, type LoadResult, publishLoad } from './load.js';
 import { brokerRtt, commandRtt, type RttResult } from './rtt.js';
 import { benchUpdates, type UpdateBench } from './updates.js';
+import { benchVulnerabilityDialects, vulnerabilitySection } from './vulnerability-report.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -317,6 +318,23 @@ function updateRows(u: UpdateBench): string[] {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'brickless-bench-'));
+  if (process.env.BENCH_ONLY === 'vulnerabilities') {
+    // Only the matching benchmark; its section of docs/benchmarks.md is replaced, the rest kept.
+    const results = await benchVulnerabilityDialects();
+    const section = vulnerabilitySection(results);
+    const file = join(root, 'docs', 'benchmarks.md');
+    const current = readFileSync(file, 'utf8');
+    const start = current.indexOf('## Vulnerability matching');
+    const next = start >= 0 ? current.indexOf('\n## ', start + 3) : -1;
+    const updated =
+      start < 0
+        ? `${current.trimEnd()}\n\n${section}`
+        : `${current.slice(0, start)}${section}${next >= 0 ? current.slice(next + 1) : ''}`;
+    writeFileSync(file, updated);
+    process.stdout.write(section);
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   if (process.env.BENCH_ONLY === 'updates') {
     // Only the update benchmarks, printed; docs/benchmarks.md is written by a full run only.
     try {
@@ -350,6 +368,7 @@ async function main(): Promise<void> {
       `mosquitto idle: ${idleM.connected} TLS connections, ${fmt(idleM.bytesPerConnection)} B each; round trip p50 ${idleM.rtt.p50.toFixed(1)} ms p99 ${idleM.rtt.p99.toFixed(1)} ms\n`,
     );
     const updates = await benchUpdates(dir, { freePort, spawnBrickless });
+    const vulnerabilities = vulnerabilitySection(await benchVulnerabilityDialects());
     const ratio = brickless.perSecond / mosquitto.perSecond;
     const date = new Date().toISOString().slice(0, 10);
     const rows = [
@@ -428,8 +447,9 @@ process that checks each device's credential and streams the file from the artif
 rollout row has no reference tool; it shows the whole loop at fleet scale: offers at most 1,000 per
 two-second engine tick, every device refreshing TUF metadata and reporting each step over MQTT.
 
+${vulnerabilities}
 Environment variables: \`BENCH_DOWNLOAD_CLIENTS\`, \`BENCH_IMAGE_MIB\`, \`BENCH_ROLLOUT_DEVICES\`,
-\`BENCH_ONLY=updates\` (only the update rows, printed, the file untouched), \`BENCH_DEVICES\`, \`BENCH_SECONDS\`, \`BENCH_IN_FLIGHT\`,
+\`BENCH_ONLY=updates\` (only the update rows, printed, the file untouched), \`BENCH_ONLY=vulnerabilities\` (only the matching section, replaced in this file), \`BENCH_VULN_SBOMS\`, \`BENCH_VULN_COMPONENTS\`, \`BENCH_VULN_RECORDS\`, \`BENCH_PG\` (a PostgreSQL admin URL for the PostgreSQL row), \`BENCH_DEVICES\`, \`BENCH_SECONDS\`, \`BENCH_IN_FLIGHT\`,
 \`BENCH_FANOUT_PUBLISHERS\`, \`BENCH_IDLE_DEVICES\`, \`BENCH_COMMANDS\`, and \`BENCH_PROFILE=DIR\` for a
 V8 CPU profile of each brickless server run.
 `;

@@ -44,7 +44,17 @@ const ecosystems = [
   { osv: 'cpe', purl: 'cpe', share: 0.15 },
 ] as const;
 
-const PACKAGES_PER_ECOSYSTEM = 8_000;
+/**
+ * Records name packages from a vulnerable subset of each ecosystem (as advisory databases do);
+ * SBOM components come from a larger pool, a quarter of them from that subset (old, popular
+ * libraries), so roughly one component in ten matches a record.
+ */
+const VULNERABLE_PACKAGES = 8_000;
+const ALL_PACKAGES = 60_000;
+const componentPackage = (r: () => number): number =>
+  r() < 0.25
+    ? Math.floor(r() * VULNERABLE_PACKAGES)
+    : VULNERABLE_PACKAGES + Math.floor(r() * (ALL_PACKAGES - VULNERABLE_PACKAGES));
 
 function packageName(
   eco: (typeof ecosystems)[number],
@@ -92,7 +102,7 @@ function pickEcosystem(r: () => number): (typeof ecosystems)[number] {
 /** One record in the shape of the source it imitates. */
 function record(r: () => number, id: string, modified: string): unknown {
   const eco = pickEcosystem(r);
-  const pkg = packageName(eco, Math.floor(r() * PACKAGES_PER_ECOSYSTEM));
+  const pkg = packageName(eco, Math.floor(r() * VULNERABLE_PACKAGES));
   const fixed = version(r);
   if (eco.purl === 'cpe') {
     return {
@@ -147,7 +157,7 @@ function sbom(r: () => number, components: number): unknown {
     version: 1,
     components: Array.from({ length: components }, (_, i) => {
       const eco = pickEcosystem(r);
-      const pkg = packageName(eco, Math.floor(r() * PACKAGES_PER_ECOSYSTEM));
+      const pkg = packageName(eco, componentPackage(r));
       const v = version(r);
       return eco.purl === 'cpe'
         ? { type: 'library', name: `c${i}`, version: v, cpe: pkg.cpe(v) }

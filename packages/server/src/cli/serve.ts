@@ -7,6 +7,7 @@ import { loadMasterKey } from '../secrets/master-key.js';
 import { ensureTls } from '../tls/certs.js';
 import { startUpdateJobs } from '../updates/jobs.js';
 import { VERSION } from '../version.js';
+import { startVulnerabilityJobs } from '../vulnerabilities/jobs.js';
 import { configFrom, globalOptions } from './context.js';
 
 export interface ServeFlags {
@@ -76,6 +77,11 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     3_600_000,
     (error) => logger.error({ err: error }, 'telemetry retention failed'),
   );
+  const stopVulnerabilityJobs = startVulnerabilityJobs(
+    app.services,
+    (job, error) => logger.error({ err: error, job }, 'vulnerability job failed'),
+    { syncMinutes: config.vulnerabilities.syncIntervalMinutes },
+  );
   const stopUpdates = startUpdateJobs(app.services, (job, error) =>
     logger.error({ err: error, job }, 'update job failed'),
   );
@@ -122,6 +128,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
       force.unref();
       stopRetention();
       stopUpdates();
+      stopVulnerabilityJobs();
       app
         .close()
         .then(() => {

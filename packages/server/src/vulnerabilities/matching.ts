@@ -109,7 +109,27 @@ export class Matcher {
       .selectFrom('sbom_component_keys')
       .select(['org_id', 'sbom_id', 'component_idx', 'key', 'version', 'distro'])
       .execute();
-    const entries = await this.#entriesForKeys(trx, [...new Set(components.map((c) => c.key))]);
+    // Every record is a candidate here: one scan of the table beats thousands of IN lookups.
+    const keys = new Set(components.map((c) => c.key));
+    const rows = await trx
+      .selectFrom('vulnerability_affected')
+      .innerJoin('vulnerabilities', 'vulnerabilities.id', 'vulnerability_affected.vuln_id')
+      .select([
+        'vuln_id',
+        'key',
+        'scheme',
+        'distro',
+        'intervals',
+        'versions',
+        'vulnerability_affected.summary',
+      ])
+      .where('vulnerabilities.withdrawn', 'is', null)
+      .execute();
+    const entries = new Map<string, Entry[]>();
+    addEntries(
+      entries,
+      rows.filter((r) => keys.has(r.key)),
+    );
     const desired = this.#evaluate(components, entries);
     return this.#apply(trx, desired, {});
   }

@@ -126,7 +126,14 @@ export class VulnerabilityService {
         const read = await documentsOf(url, bytes);
         documents.push(...read.documents);
         problems.push(...read.problems);
-        feedResults.push({ url, ok: true, message: `${read.documents.length} documents` });
+        const ok = read.documents.length > 0 || read.problems.length === 0;
+        feedResults.push({
+          url,
+          ok,
+          message: ok
+            ? `${read.documents.length} documents`
+            : (read.problems[0]?.message ?? 'nothing readable'),
+        });
       } catch (error) {
         feedResults.push({ url, ok: false, message: (error as Error).message });
         problems.push({ document: url, message: (error as Error).message });

@@ -65,6 +65,15 @@ export function unzipDocuments(
   });
 }
 
+/** A complete zip ends with the end of central directory record (`PK\x05\x06`, APPNOTE 4.3.16). */
+function hasEndOfCentralDirectory(bytes: Uint8Array): boolean {
+  // The record is 22 bytes plus a comment of at most 65,535 bytes.
+  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 65_535); i--)
+    if (bytes[i] === 0x50 && bytes[i + 1] === 0x4b && bytes[i + 2] === 0x05 && bytes[i + 3] === 0x06)
+      return true;
+  return false;
+}
+
 /** A fetched or read feed body: one JSON document, or a zip of them. */
 export async function documentsOf(
   name: string,
@@ -73,6 +82,13 @@ export async function documentsOf(
   const documents: FeedDocument[] = [];
   const problems: Array<{ document: string; message: string }> = [];
   if (isZip(bytes)) {
+    if (!hasEndOfCentralDirectory(bytes)) {
+      problems.push({
+        document: name,
+        message: 'truncated zip archive: the end of central directory record is missing',
+      });
+      return { documents, problems };
+    }
     await unzipDocuments(
       bytes,
       (d) => documents.push({ name: `${name}:${d.name}`, content: d.content }),

@@ -1,0 +1,49 @@
+import type { Services } from '../services.js';
+
+/**
+ * The vulnerability jobs `serve` runs: the coverage record of every matched vulnerability (so
+ * patch coverage over time shows when devices were fixed, not when someone looked), and, when
+ * feeds are configured, a feed sync. Each run waits for the last one. Returns a stop function.
+ */
+export function startVulnerabilityJobs(
+  services: Pick<Services, 'store' | 'exposure' | 'vulnerabilities' | 'vulnerabilityFeeds'>,
+  onError: (job: string, error: unknown) => void,
+  options: { coverageMs?: number; syncMinutes?: number } = {},
+): () => void {
+  const timers: NodeJS.Timeout[] = [];
+  const every = (job: string, ms: number, work: () => Promise<unknown>) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      work()
+        .catch((error: unknown) => onError(job, error))
+        .finally(() => {
+          running = false;
+        });
+    }, ms);
+    timer.unref();
+    timers.push(timer);
+  };
+  every('vulnerability-coverage', options.coverageMs ?? 5 * 60_000, () => refreshAllCoverage(services));
+  const syncMinutes = options.syncMinutes ?? 0;
+  if (syncMinutes > 0 && services.vulnerabilityFeeds.length > 0)
+    every('vulnerability-sync', syncMinutes * 60_000, () =>
+      services.vulnerabilities.sync('system:sync', services.vulnerabilityFeeds),
+    );
+  return () => {
+    for (const timer of timers) clearInterval(timer);
+  };
+}
+
+/** Refreshes the exposure record of every (organisation, vulnerability) that has a match. */
+export async function refreshAllCoverage(services: Pick<Services, 'store' | 'exposure'>): Promise<number> {
+  const pairs = await services.store.db
+    .selectFrom('vulnerability_matches as m')
+    .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
+    .select(['m.org_id', 'v.canonical_id'])
+    .distinct()
+    .execute();
+  for (const p of pairs) await services.exposure.refreshCoverage(p.org_id, p.canonical_id);
+  return pairs.length;
+}
