@@ -97,7 +97,7 @@ export function createServices(
   const releases = new ReleaseService({ ...deps, products });
   const rollouts = new RolloutService({ ...deps, releases });
   const rolloutEngine = new RolloutEngine(deps);
-  const matcher = new Matcher(clock);
+  const matcher = new Matcher(clock, store.dialect);
   const reportCases = new ReportCaseService(deps);
   const exposure = new ExposureService(deps);
   reportCases.bindExposure(exposure);

@@ -74,7 +74,8 @@ export class DisclosureService {
     address: string,
   ): Promise<{ trackingId: string; status: DisclosureStatus }> {
     const title = input.title.trim();
-    const description = input.description.trim();
+    // Browsers send form text with CRLF line ends (HTML form submission); store one convention.
+    const description = input.description.replace(/\r\n?/g, '\n').trim();
     if (!title || title.length > DISCLOSURE_LIMITS.title)
       throw invalid('title', `1 to ${DISCLOSURE_LIMITS.title} characters`);
     if (!description || description.length > DISCLOSURE_LIMITS.description)

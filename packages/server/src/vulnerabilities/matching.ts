@@ -1,4 +1,6 @@
+import { type Expression, type SqlBool, sql } from 'kysely';
 import type { Clock } from '../clock.js';
+import type { Dialect } from '../store/db.js';
 import type { VulnerabilityMatchesTable } from '../store/schema.js';
 import type { Executor } from '../store/transaction.js';
 import { chunks } from './chunks.js';
@@ -48,20 +50,36 @@ export interface MatchResult {
  */
 export class Matcher {
   readonly #clock: Clock;
+  readonly #dialect: Dialect;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, dialect: Dialect = 'sqlite') {
     this.#clock = clock;
+    this.#dialect = dialect;
+  }
+
+  /**
+   * `column IN (…)` for long lists. PostgreSQL gets one array parameter (`= any($1)`), which it
+   * plans as an index lookup however long the list; SQLite gets chunks of bound values.
+   */
+  #batches(values: string[]): string[][] {
+    return this.#dialect === 'postgres' ? (values.length ? [values] : []) : chunks(values);
+  }
+
+  #in(column: string, values: string[]): Expression<SqlBool> {
+    return this.#dialect === 'postgres'
+      ? sql<SqlBool>`${sql.ref(column)} = any(${values})`
+      : sql<SqlBool>`${sql.ref(column)} in (${sql.join(values)})`;
   }
 
   /** New or replaced SBOMs against every stored record. */
   async matchSboms(trx: Executor, sbomIds: string[]): Promise<MatchResult> {
     const components: ComponentKeyRow[] = [];
-    for (const ids of chunks(sbomIds))
+    for (const ids of this.#batches(sbomIds))
       components.push(
         ...(await trx
           .selectFrom('sbom_component_keys')
           .select(['org_id', 'sbom_id', 'component_idx', 'key', 'version', 'distro'])
-          .where('sbom_id', 'in', ids)
+          .where(this.#in('sbom_id', ids))
           .execute()),
       );
     const entries = await this.#entriesForKeys(trx, [...new Set(components.map((c) => c.key))]);
@@ -72,31 +90,32 @@ export class Matcher {
   /** New or changed records against every stored SBOM; their earlier matches are replaced. */
   async matchRecords(trx: Executor, vulnIds: string[]): Promise<MatchResult> {
     const entries = new Map<string, Entry[]>();
-    for (const ids of chunks(vulnIds)) {
+    const withdrawn = new Set<string>();
+    for (const ids of this.#batches(vulnIds)) {
+      const gone = await trx
+        .selectFrom('vulnerabilities')
+        .select('id')
+        .where(this.#in('id', ids))
+        .where('withdrawn', 'is not', null)
+        .execute();
+      for (const w of gone) withdrawn.add(w.id);
       const rows = await trx
         .selectFrom('vulnerability_affected')
-        .innerJoin('vulnerabilities', 'vulnerabilities.id', 'vulnerability_affected.vuln_id')
-        .select([
-          'vuln_id',
-          'key',
-          'scheme',
-          'distro',
-          'intervals',
-          'versions',
-          'vulnerability_affected.summary',
-        ])
-        .where('vuln_id', 'in', ids)
-        .where('vulnerabilities.withdrawn', 'is', null)
+        .select(['vuln_id', 'key', 'scheme', 'distro', 'intervals', 'versions', 'summary'])
+        .where(this.#in('vuln_id', ids))
         .execute();
-      addEntries(entries, rows);
+      addEntries(
+        entries,
+        rows.filter((r) => !withdrawn.has(r.vuln_id)),
+      );
     }
     const components: ComponentKeyRow[] = [];
-    for (const keys of chunks([...entries.keys()]))
+    for (const keys of this.#batches([...entries.keys()]))
       components.push(
         ...(await trx
           .selectFrom('sbom_component_keys')
           .select(['org_id', 'sbom_id', 'component_idx', 'key', 'version', 'distro'])
-          .where('key', 'in', keys)
+          .where(this.#in('key', keys))
           .execute()),
       );
     const desired = this.#evaluate(components, entries);
@@ -136,7 +155,7 @@ export class Matcher {
 
   async #entriesForKeys(trx: Executor, keys: string[]): Promise<Map<string, Entry[]>> {
     const entries = new Map<string, Entry[]>();
-    for (const part of chunks(keys)) {
+    for (const part of this.#batches(keys)) {
       const rows = await trx
         .selectFrom('vulnerability_affected')
         .innerJoin('vulnerabilities', 'vulnerabilities.id', 'vulnerability_affected.vuln_id')
@@ -149,7 +168,7 @@ export class Matcher {
           'versions',
           'vulnerability_affected.summary',
         ])
-        .where('key', 'in', part)
+        .where(this.#in('key', part))
         .where('vulnerabilities.withdrawn', 'is', null)
         .execute();
       addEntries(entries, rows);
@@ -203,14 +222,16 @@ export class Matcher {
     };
     const base = trx.selectFrom('vulnerability_matches').select(['sbom_id', 'component_idx', 'vuln_id']);
     if (scope.sbomIds)
-      for (const ids of chunks(scope.sbomIds)) collect(await base.where('sbom_id', 'in', ids).execute());
+      for (const ids of this.#batches(scope.sbomIds))
+        collect(await base.where(this.#in('sbom_id', ids)).execute());
     else if (scope.vulnIds)
-      for (const ids of chunks(scope.vulnIds)) collect(await base.where('vuln_id', 'in', ids).execute());
+      for (const ids of this.#batches(scope.vulnIds))
+        collect(await base.where(this.#in('vuln_id', ids)).execute());
     else collect(await base.execute());
 
     const added = [...desired.entries()].filter(([id]) => !stored.has(id)).map(([, row]) => row);
     const gone = [...stored].filter((id) => !desired.has(id)).map((id) => id.split('\u0000'));
-    for (const part of chunks(added, 300))
+    for (const part of chunks(added, 1000))
       await trx.insertInto('vulnerability_matches').values(part).execute();
     for (const [sbomId, idx, vulnId] of gone)
       await trx
