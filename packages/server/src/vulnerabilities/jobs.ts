@@ -1,7 +1,7 @@
 import type { Services } from '../services.js';
 
 /**
- * The vulnerability jobs `serve` runs: the coverage record of every matched vulnerability (so
+ * The vulnerability jobs `serve` runs: the coverage record of every tracked vulnerability (so
  * patch coverage over time shows when devices were fixed, not when someone looked), and, when
  * feeds are configured, a feed sync. Each run waits for the last one. Returns a stop function.
  */
@@ -36,14 +36,17 @@ export function startVulnerabilityJobs(
   };
 }
 
-/** Refreshes the exposure record of every (organisation, vulnerability) that has a match. */
+/**
+ * Refreshes the exposure record of every (organisation, vulnerability) being tracked: tracking
+ * starts with a remediation or the first coverage request, so the cost follows what people follow,
+ * not every match of a large fleet (one row per exposed device and vulnerability).
+ */
 export async function refreshAllCoverage(services: Pick<Services, 'store' | 'exposure'>): Promise<number> {
   const pairs = await services.store.db
-    .selectFrom('vulnerability_matches as m')
-    .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
-    .select(['m.org_id', 'v.canonical_id'])
+    .selectFrom('device_exposures')
+    .select(['org_id', 'vuln_id'])
     .distinct()
     .execute();
-  for (const p of pairs) await services.exposure.refreshCoverage(p.org_id, p.canonical_id);
+  for (const p of pairs) await services.exposure.refreshCoverage(p.org_id, p.vuln_id);
   return pairs.length;
 }

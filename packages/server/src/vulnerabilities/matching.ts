@@ -231,8 +231,21 @@ export class Matcher {
 
     const added = [...desired.entries()].filter(([id]) => !stored.has(id)).map(([, row]) => row);
     const gone = [...stored].filter((id) => !desired.has(id)).map((id) => id.split('\u0000'));
-    for (const part of chunks(added, 1000))
-      await trx.insertInto('vulnerability_matches').values(part).execute();
+    if (this.#dialect === 'postgres') {
+      // One statement per 10,000 rows: arrays unnested server-side instead of 80,000 parameters.
+      for (const part of chunks(added, 10_000))
+        await sql`insert into vulnerability_matches
+            (org_id, sbom_id, component_idx, vuln_id, key, matched_by, affected_summary, first_matched_at)
+          select * from unnest(
+            ${part.map((m) => m.org_id)}::text[], ${part.map((m) => m.sbom_id)}::text[],
+            ${part.map((m) => m.component_idx)}::integer[], ${part.map((m) => m.vuln_id)}::text[],
+            ${part.map((m) => m.key)}::text[], ${part.map((m) => m.matched_by)}::text[],
+            ${part.map((m) => m.affected_summary)}::text[], ${part.map((m) => m.first_matched_at)}::text[])`.execute(
+          trx,
+        );
+    } else
+      for (const part of chunks(added, 1000))
+        await trx.insertInto('vulnerability_matches').values(part).execute();
     for (const [sbomId, idx, vulnId] of gone)
       await trx
         .deleteFrom('vulnerability_matches')

@@ -265,6 +265,10 @@ for (const dialect of testDialects) {
       const dirtyPipe = await t.call('GET', '/v1/orgs/acme/vulnerabilities/CVE-2022-0847/exposure');
       assert.equal(dirtyPipe.body.devicesExposed, 4);
       assert.equal(dirtyPipe.body.vulnerability.knownExploited.cveId, 'CVE-2022-0847');
+      const list = await t.call('GET', '/v1/orgs/acme/vulnerabilities');
+      assert.equal(list.body.items[0].id, 'CVE-2022-0847', 'known exploited first');
+      assert.equal(list.body.items[0].devicesExposed, 4);
+      assert.equal(list.body.items.find((v: { id: string }) => v.id === 'CVE-2020-8203').devicesExposed, 3);
       const device = await t.call('GET', `/v1/orgs/acme/devices/${devicesOn['1.2.0']?.[0]}/vulnerabilities`);
       assert.equal(device.body.vulnerabilities[0].id, 'CVE-2022-0847', 'known exploited first');
       assert.equal(device.body.vulnerabilities.length, 4, 'openssl 3.0.7 carries the CVE-2022-3602 fix');
@@ -303,6 +307,10 @@ for (const dialect of testDialects) {
         (await t.call('GET', '/v1/orgs/acme/vulnerabilities/CVE-2023-38545/exposure')).body.devicesExposed,
         0,
       );
+      const open = await t.call('GET', '/v1/orgs/acme/vulnerabilities');
+      assert.ok(!open.body.items.some((v: { id: string }) => v.id === 'CVE-2023-38545'), 'triaged away');
+      const all = await t.call('GET', '/v1/orgs/acme/vulnerabilities?status=all');
+      assert.equal(all.body.items.find((v: { id: string }) => v.id === 'CVE-2023-38545').releasesExposed, 0);
       const fixed = await t.call('POST', '/v1/orgs/acme/vulnerabilities/CVE-2022-0847/decisions', {
         body: { productId: ids.productId, status: 'fixed', fixedReleaseId: ids['1.3.0'] },
       });

@@ -139,15 +139,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('vulnerability_matches_pk', ['sbom_id', 'component_idx', 'vuln_id'])
     .execute();
   await db.schema
-    .createIndex('vulnerability_matches_org_vuln')
+    // One index serves both "matches of these records" and "… in this organisation": every
+    // index costs on each of the hundreds of thousands of rows a full match writes.
+    .createIndex('vulnerability_matches_vuln_org')
     .on('vulnerability_matches')
-    .columns(['org_id', 'vuln_id'])
+    .columns(['vuln_id', 'org_id'])
     .execute();
-  await db.schema
-    .createIndex('vulnerability_matches_vuln')
-    .on('vulnerability_matches')
-    .column('vuln_id')
-    .execute();
+  // An organisation's matches are found through its SBOMs (sboms_org, then this table's primary
+  // key, which starts with sbom_id), so org_id needs no index of its own here.
 
   // Triage history: the latest decision per (vulnerability, product, release) is the current one.
   await db.schema

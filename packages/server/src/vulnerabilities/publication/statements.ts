@@ -35,9 +35,11 @@ export async function collectStatements(
   if (!names) {
     const rows = await db
       .selectFrom('vulnerability_matches as m')
+      .innerJoin('sboms as s', 's.id', 'm.sbom_id')
       .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
       .select('v.canonical_id')
       .distinct()
+      .where('s.org_id', '=', orgId)
       .where('m.org_id', '=', orgId)
       .orderBy('v.canonical_id')
       .execute();

@@ -5,6 +5,7 @@ import { authorizeOrg, principalOf, requirePermission } from '../../http/auth.js
 import { Id, IsoDateTime, problemResponses } from '../../http/schemas.js';
 import type { Services } from '../../services.js';
 import { deviceVulnerabilities } from '../exposure.js';
+import { vulnerabilityOverview } from '../overview.js';
 import { collectStatements } from '../publication/statements.js';
 import { csafVex, cycloneDxVex, openVex, type VexFormat, vexFormats } from '../publication/vex.js';
 import type { DecisionInput } from '../triage.js';
@@ -117,34 +118,8 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     },
     async (request) => {
       const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
-      const ids = await store.db
-        .selectFrom('vulnerability_matches as m')
-        .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
-        .select('v.canonical_id')
-        .distinct()
-        .where('m.org_id', '=', orgId)
-        .execute();
-      const items = [];
-      for (const { canonical_id } of ids) {
-        const e = await exposure.exposure(orgId, canonical_id);
-        if (request.query.status !== 'all' && e.releasesExposed === 0) continue;
-        items.push({
-          id: e.vulnerability.id,
-          aliases: e.vulnerability.aliases,
-          summary: e.vulnerability.summary,
-          severity: e.vulnerability.severity,
-          knownExploited: e.vulnerability.knownExploited !== null,
-          products: e.products.length,
-          releasesExposed: e.releasesExposed,
-          devicesExposed: e.devicesExposed,
-        });
-      }
-      items.sort(
-        (a, b) =>
-          Number(b.knownExploited) - Number(a.knownExploited) ||
-          (b.severity.score ?? 0) - (a.severity.score ?? 0) ||
-          b.devicesExposed - a.devicesExposed,
-      );
+      const all = await vulnerabilityOverview(store.db, orgId);
+      const items = request.query.status === 'all' ? all : all.filter((v) => v.releasesExposed > 0);
       return { items };
     },
   );
