@@ -1,3 +1,4 @@
+import { every } from '../jobs.js';
 import type { Services } from '../services.js';
 
 /**
@@ -11,22 +12,12 @@ export function startUpdateJobs(
   options: { tickMs?: number; resignMs?: number } = {},
 ): () => void {
   const timers: NodeJS.Timeout[] = [];
-  const every = (job: string, ms: number, work: () => Promise<unknown>) => {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      work()
-        .catch((error: unknown) => onError(job, error))
-        .finally(() => {
-          running = false;
-        });
-    }, ms);
-    timer.unref();
-    timers.push(timer);
-  };
-  every('rollouts', options.tickMs ?? 2000, () => services.rolloutEngine.tick());
-  every('tuf-resign', options.resignMs ?? 600_000, () => services.updateRepository.refreshOnlineMetadata());
+  const schedule = (job: string, ms: number, work: () => Promise<unknown>) =>
+    timers.push(every(ms, work, (error) => onError(job, error)));
+  schedule('rollouts', options.tickMs ?? 2000, () => services.rolloutEngine.tick());
+  schedule('tuf-resign', options.resignMs ?? 600_000, () =>
+    services.updateRepository.refreshOnlineMetadata(),
+  );
   // Right away too: a server that was down for a day must not serve an expired timestamp for long.
   services.updateRepository.refreshOnlineMetadata().catch((error: unknown) => onError('tuf-resign', error));
   return () => {

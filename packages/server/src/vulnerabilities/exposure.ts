@@ -10,7 +10,7 @@ import {
   effectiveStatus,
   exposedStatuses,
   type TriageStatus,
-  type VexJustification,
+  toDecision,
 } from './triage-status.js';
 
 export interface ReleaseExposure {
@@ -136,20 +136,7 @@ export class ExposureService {
       .where('vex_decisions.vuln_id', '=', canonicalId)
       .orderBy('vex_decisions.id')
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      vulnerabilityId: r.vuln_id,
-      productId: r.product_id,
-      releaseId: r.release_id,
-      status: r.status as TriageStatus,
-      justification: r.justification as VexJustification | null,
-      impactStatement: r.impact_statement,
-      actionStatement: r.action_statement,
-      fixedReleaseId: r.fixed_release_id,
-      fixedVersion: r.fixed_version,
-      createdAt: r.created_at,
-      createdBy: r.created_by,
-    }));
+    return rows.map(toDecision);
   }
 
   /** "Which of our devices are exposed to CVE-X?" */

@@ -1,3 +1,4 @@
+import { every } from '../jobs.js';
 import type { Services } from '../services.js';
 
 /**
@@ -11,24 +12,12 @@ export function startVulnerabilityJobs(
   options: { coverageMs?: number; syncMinutes?: number } = {},
 ): () => void {
   const timers: NodeJS.Timeout[] = [];
-  const every = (job: string, ms: number, work: () => Promise<unknown>) => {
-    let running = false;
-    const timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      work()
-        .catch((error: unknown) => onError(job, error))
-        .finally(() => {
-          running = false;
-        });
-    }, ms);
-    timer.unref();
-    timers.push(timer);
-  };
-  every('vulnerability-coverage', options.coverageMs ?? 5 * 60_000, () => refreshAllCoverage(services));
+  const schedule = (job: string, ms: number, work: () => Promise<unknown>) =>
+    timers.push(every(ms, work, (error) => onError(job, error)));
+  schedule('vulnerability-coverage', options.coverageMs ?? 5 * 60_000, () => refreshAllCoverage(services));
   const syncMinutes = options.syncMinutes ?? 0;
   if (syncMinutes > 0 && services.vulnerabilityFeeds.length > 0)
-    every('vulnerability-sync', syncMinutes * 60_000, () =>
+    schedule('vulnerability-sync', syncMinutes * 60_000, () =>
       services.vulnerabilities.sync('system:sync', services.vulnerabilityFeeds),
     );
   return () => {

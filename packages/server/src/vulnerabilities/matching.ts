@@ -130,20 +130,7 @@ export class Matcher {
       .execute();
     // Every record is a candidate here: one scan of the table beats thousands of IN lookups.
     const keys = new Set(components.map((c) => c.key));
-    const rows = await trx
-      .selectFrom('vulnerability_affected')
-      .innerJoin('vulnerabilities', 'vulnerabilities.id', 'vulnerability_affected.vuln_id')
-      .select([
-        'vuln_id',
-        'key',
-        'scheme',
-        'distro',
-        'intervals',
-        'versions',
-        'vulnerability_affected.summary',
-      ])
-      .where('vulnerabilities.withdrawn', 'is', null)
-      .execute();
+    const rows = await liveAffected(trx).execute();
     const entries = new Map<string, Entry[]>();
     addEntries(
       entries,
@@ -156,21 +143,7 @@ export class Matcher {
   async #entriesForKeys(trx: Executor, keys: string[]): Promise<Map<string, Entry[]>> {
     const entries = new Map<string, Entry[]>();
     for (const part of this.#batches(keys)) {
-      const rows = await trx
-        .selectFrom('vulnerability_affected')
-        .innerJoin('vulnerabilities', 'vulnerabilities.id', 'vulnerability_affected.vuln_id')
-        .select([
-          'vuln_id',
-          'key',
-          'scheme',
-          'distro',
-          'intervals',
-          'versions',
-          'vulnerability_affected.summary',
-        ])
-        .where(this.#in('key', part))
-        .where('vulnerabilities.withdrawn', 'is', null)
-        .execute();
+      const rows = await liveAffected(trx).where(this.#in('key', part)).execute();
       addEntries(entries, rows);
     }
     return entries;
@@ -255,6 +228,15 @@ export class Matcher {
         .execute();
     return { added, removed: gone.length, candidates: desired.size };
   }
+}
+
+/** Affected entries of records that are not withdrawn. */
+function liveAffected(trx: Executor) {
+  return trx
+    .selectFrom('vulnerability_affected')
+    .innerJoin('vulnerabilities', 'vulnerabilities.id', 'vulnerability_affected.vuln_id')
+    .select(['vuln_id', 'key', 'scheme', 'distro', 'intervals', 'versions', 'vulnerability_affected.summary'])
+    .where('vulnerabilities.withdrawn', 'is', null);
 }
 
 function addEntries(entries: Map<string, Entry[]>, rows: AffectedRow[]): void {

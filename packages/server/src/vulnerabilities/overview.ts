@@ -1,12 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import {
-  type Decision,
-  effectiveStatus,
-  exposedStatuses,
-  type TriageStatus,
-  type VexJustification,
-} from './triage-status.js';
+import { type Decision, effectiveStatus, exposedStatuses, toDecision } from './triage-status.js';
 
 export interface OverviewItem {
   id: string;
@@ -45,20 +39,7 @@ export async function vulnerabilityOverview(db: Kysely<Database>, orgId: string)
   const decisions = new Map<string, Decision[]>();
   for (const r of decisionRows) {
     const list = decisions.get(r.vuln_id) ?? [];
-    list.push({
-      id: r.id,
-      vulnerabilityId: r.vuln_id,
-      productId: r.product_id,
-      releaseId: r.release_id,
-      status: r.status as TriageStatus,
-      justification: r.justification as VexJustification | null,
-      impactStatement: r.impact_statement,
-      actionStatement: r.action_statement,
-      fixedReleaseId: r.fixed_release_id,
-      fixedVersion: r.fixed_version,
-      createdAt: r.created_at,
-      createdBy: r.created_by,
-    });
+    list.push(toDecision(r));
     decisions.set(r.vuln_id, list);
   }
   const deviceCounts = new Map<string, number>();

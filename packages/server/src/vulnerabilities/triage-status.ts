@@ -1,3 +1,4 @@
+import type { VexDecisionsTable } from '../store/schema.js';
 import { comparators } from './versions/index.js';
 
 /** Triage states (issue: in_triage, affected, not_affected, fixed, false_positive). */
@@ -55,4 +56,22 @@ export function effectiveStatus(
     return { status: fixed ? 'fixed' : 'affected', decision: product };
   }
   return { status: product.status, decision: product };
+}
+
+/** A stored decision row (with the fixing release's version joined in) as the domain sees it. */
+export function toDecision(r: VexDecisionsTable & { fixed_version: string | null }): Decision {
+  return {
+    id: r.id,
+    vulnerabilityId: r.vuln_id,
+    productId: r.product_id,
+    releaseId: r.release_id,
+    status: r.status as TriageStatus,
+    justification: r.justification as VexJustification | null,
+    impactStatement: r.impact_statement,
+    actionStatement: r.action_statement,
+    fixedReleaseId: r.fixed_release_id,
+    fixedVersion: r.fixed_version,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+  };
 }
