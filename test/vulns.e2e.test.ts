@@ -7,7 +7,7 @@ import { freshDatabase, type TestDatabase, testDialects } from '../packages/serv
 import { validateCsaf } from '../packages/server/src/vulnerabilities/publication/csaf.js';
 import { assertBuilt, brickless, bricklessJson, root } from './support/cli.js';
 
-const data = join(root, '..', 'shared', 'data');
+const data = join(root, 'test', 'data');
 const fixtures = join(root, 'packages', 'server', 'src', 'vulnerabilities', 'fixtures');
 
 /** From feeds on disk to exposed devices, triage, VEX and a report case, with the CLI a user types. */

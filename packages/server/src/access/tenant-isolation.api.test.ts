@@ -226,10 +226,7 @@ for (const dialect of testDialects) {
       a = await t.org('org-a');
       b = await t.org('org-b');
       const lodash = JSON.parse(
-        readFileSync(
-          new URL('../../../../../shared/data/osv/GHSA-p6mc-m468-83gw.json', import.meta.url),
-          'utf8',
-        ),
+        readFileSync(new URL('../../../../test/data/osv/GHSA-p6mc-m468-83gw.json', import.meta.url), 'utf8'),
       );
       await t.call('POST', '/v1/platform/vulnerabilities/import', {
         body: { documents: [{ name: 'lodash', content: lodash }] },

@@ -11,7 +11,7 @@ import { createRelease, initRepository, makerKeys, signTargets } from '../test-s
 import { validateCsaf } from './publication/csaf.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const data = join(here, '../../../../../shared/data');
+const data = join(here, '../../../../test/data');
 const read = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
 const feedDocuments = (): Array<{ name: string; content: unknown }> =>
   ['osv', 'nvd', 'csaf', 'kev']

@@ -9,7 +9,7 @@ import { zipSync } from 'fflate';
 import { type TestApp, testApp } from '../../test-support/app.js';
 import { refreshAllCoverage } from '../jobs.js';
 
-const data = join(fileURLToPath(new URL('.', import.meta.url)), '../../../../../../shared/data');
+const data = join(fileURLToPath(new URL('.', import.meta.url)), '../../../../../test/data');
 
 /** `vulns sync` against feed URLs; the remote feed (outside our control) is a local HTTP server. */
 describe('feed sync', () => {
