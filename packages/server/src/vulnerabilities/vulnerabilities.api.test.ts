@@ -449,6 +449,13 @@ for (const dialect of testDialects) {
       assert.match(path, /^\d{4}\/acme-\d{4}-0001\.json$/);
       const file = await t.call('GET', `/.well-known/csaf/white/${path}`, { token: null });
       assert.equal(file.body.document.tracking.id, created.body.trackingId);
+      const root = await t.call('GET', '/.well-known/csaf/white/', { token: null });
+      assert.match(root.raw, new RegExp(`href="${path.slice(0, 4)}&#47;"`), 'the year folder is listed');
+      const yearListing = await t.call('GET', `/.well-known/csaf/white/${path.slice(0, 4)}/`, {
+        token: null,
+      });
+      assert.ok(yearListing.raw.includes(path.slice(5)), yearListing.raw);
+      assert.equal((await t.call('GET', '/.well-known/csaf/white/1999/', { token: null })).status, 404);
       const sha = await t.call('GET', `/.well-known/csaf/white/${path}.sha256`, { token: null });
       assert.equal(sha.raw.split(' ')[0], createHash('sha256').update(file.raw).digest('hex'));
       const securityTxt = await t.call('GET', '/.well-known/security.txt', { token: null });

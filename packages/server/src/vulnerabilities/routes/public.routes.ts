@@ -125,6 +125,46 @@ export function publicRoutes(app: FastifyInstance, services: Services): void {
     return reply.type('application/json').send(doc.document);
   };
 
+  // CSAF 2.0 requirement 14: directory listings of the TLP:WHITE folder and each year's folder.
+  const listing = async (
+    reply: FastifyReply,
+    org: Awaited<ReturnType<typeof orgOf>>,
+    year: string | null,
+  ) => {
+    const published = await advisories.published(org.id);
+    const entries = year
+      ? published
+          .filter((p) => p.year === year)
+          .flatMap((p) => [p.filename, `${p.filename}.sha256`, `${p.filename}.sha512`])
+      : [
+          ...[...new Set(published.map((p) => p.year))].sort().map((y) => `${y}/`),
+          'index.txt',
+          'changes.csv',
+        ];
+    if (year && entries.length === 0) throw notFound('CSAF folder', year);
+    const title = `Index of ${year ? `white/${year}/` : 'white/'}`;
+    return reply
+      .header('content-security-policy', PAGE_CSP)
+      .type('text/html; charset=utf-8')
+      .send(
+        page(
+          title,
+          `<h1>${escapeHtml(title)}</h1><ul>${entries.map((e) => `<li><a href="${escapeHtml(e)}">${escapeHtml(e)}</a></li>`).join('')}</ul>`,
+        ),
+      );
+  };
+  app.get('/.well-known/csaf/white/', async (_request, reply) => listing(reply, await wellKnownOrg(), null));
+  app.get<{ Params: { year: string } }>('/.well-known/csaf/white/:year/', async (request, reply) =>
+    listing(reply, await wellKnownOrg(), request.params.year),
+  );
+  app.get<{ Params: { org: string } }>('/public/orgs/:org/csaf/white/', async (request, reply) =>
+    listing(reply, await orgOf(request.params.org), null),
+  );
+  app.get<{ Params: { org: string; year: string } }>(
+    '/public/orgs/:org/csaf/white/:year/',
+    async (request, reply) => listing(reply, await orgOf(request.params.org), request.params.year),
+  );
+
   app.get('/.well-known/csaf/provider-metadata.json', async (request) =>
     providerMetadata(request, await wellKnownOrg(), true),
   );
