@@ -14,8 +14,28 @@ const FORM_LIMIT = 64 * 1024;
  * Everything lives under /public/orgs/{org}/; the organisation named by config
  * `publication.organization` (or the only one) is also served at /.well-known/.
  */
+const publicSummaries: Array<[RegExp, string]> = [
+  [/security\.txt$/, 'security.txt (RFC 9116): where to report, the policy, the CSAF provider'],
+  [/provider-metadata\.json$/, 'CSAF 2.0 provider metadata (role csaf_provider)'],
+  [/white\/(:year\/)?$/, 'CSAF directory listing (requirement 14)'],
+  [/white\/:file$/, 'index.txt, changes.csv of the TLP:WHITE CSAF directory'],
+  [/white\/:year\/:file$/, 'A published CSAF document, or its .sha256 / .sha512'],
+  [
+    /products\/:productId$/,
+    'Product security page: support period and advisories (JSON, or HTML for browsers)',
+  ],
+  [/\/report$/, 'Disclosure intake: the form (GET) and the submission (POST, JSON or form)'],
+  [/reports\/:token$/, "A researcher's report status (JSON, or HTML for browsers)"],
+];
+
 export function publicRoutes(app: FastifyInstance, services: Services): void {
   const { orgs, advisories, disclosures, store, clock } = services;
+
+  // Each public route is documented in the OpenAPI document under the tag `public`.
+  app.addHook('onRoute', (route) => {
+    const summary = publicSummaries.find(([pattern]) => pattern.test(route.url))?.[1];
+    route.schema = { ...(route.schema ?? {}), tags: ['public'], ...(summary ? { summary } : {}) };
+  });
 
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
