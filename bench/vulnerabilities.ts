@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type App, createApp } from '../packages/server/src/app.js';
 import { newId } from '../packages/server/src/ids.js';
 import { SecretBox } from '../packages/server/src/secrets/master-key.js';
+import type { ReleasesTable } from '../packages/server/src/store/schema.js';
 import { inTransaction } from '../packages/server/src/store/transaction.js';
 
 export interface VulnerabilityBench {
@@ -166,6 +167,29 @@ function sbom(r: () => number, components: number): unknown {
   };
 }
 
+/** A release row written directly: signing releases is not what this bench measures. */
+function benchRelease(id: string, orgId: string, productId: string, version: string): ReleasesTable {
+  return {
+    id,
+    org_id: orgId,
+    product_id: productId,
+    version,
+    kind: 'feature',
+    security_version: 1,
+    hardware: '["A"]',
+    notes: '',
+    filename: 'fw.bin',
+    target_path: `${productId}/${version}/fw.bin`,
+    artifact_sha256: '0'.repeat(64),
+    artifact_length: 1,
+    sbom_sha256: null,
+    status: 'draft',
+    created_at: new Date().toISOString(),
+    created_by: 'bench',
+    published_at: null,
+  };
+}
+
 export async function benchVulnerabilities(options: {
   database?: string;
   sboms?: number;
@@ -206,25 +230,7 @@ export async function benchVulnerabilities(options: {
         releaseIds.push(id);
         await trx
           .insertInto('releases')
-          .values({
-            id,
-            org_id: org.id,
-            product_id: product.id,
-            version: `1.${Math.floor(i / 100)}.${i % 100}`,
-            kind: 'feature',
-            security_version: 1,
-            hardware: '["A"]',
-            notes: '',
-            filename: 'fw.bin',
-            target_path: `x/${i}`,
-            artifact_sha256: '0'.repeat(64),
-            artifact_length: 1,
-            sbom_sha256: null,
-            status: 'draft',
-            created_at: new Date().toISOString(),
-            created_by: 'bench',
-            published_at: null,
-          })
+          .values(benchRelease(id, org.id, product.id, `1.${Math.floor(i / 100)}.${i % 100}`))
           .execute();
       }
     });
@@ -278,25 +284,7 @@ export async function benchVulnerabilities(options: {
     const extra = newId('rel');
     await services.store.db
       .insertInto('releases')
-      .values({
-        id: extra,
-        org_id: org.id,
-        product_id: product.id,
-        version: '9.9.9',
-        kind: 'feature',
-        security_version: 1,
-        hardware: '["A"]',
-        notes: '',
-        filename: 'fw.bin',
-        target_path: 'x/extra',
-        artifact_sha256: '0'.repeat(64),
-        artifact_length: 1,
-        sbom_sha256: null,
-        status: 'draft',
-        created_at: new Date().toISOString(),
-        created_by: 'bench',
-        published_at: null,
-      })
+      .values(benchRelease(extra, org.id, product.id, '9.9.9'))
       .execute();
     const sbomStart = performance.now();
     await services.sboms.import('bench', org.id, extra, sbom(r, COMPONENTS));

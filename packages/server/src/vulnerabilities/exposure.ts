@@ -381,6 +381,85 @@ export class ExposureService {
   }
 }
 
+export interface ReleaseVulnerability {
+  id: string;
+  status: TriageStatus;
+  severity: { rating: string | null; score: number | null; vector: string | null };
+  knownExploited: boolean;
+  summary: string;
+  matches: Array<{
+    record: string;
+    component: string;
+    version: string | null;
+    matchedBy: string;
+    affected: string;
+    since: string;
+  }>;
+}
+
+/**
+ * The vulnerabilities matched in one release, each with its effective triage status: most
+ * urgent first (known exploited, then by CVSS score).
+ */
+export async function releaseVulnerabilities(
+  db: Kysely<Database>,
+  exposure: ExposureService,
+  orgId: string,
+  release: { id: string; productId: string; version: string },
+): Promise<ReleaseVulnerability[]> {
+  const rows = await db
+    .selectFrom('vulnerability_matches as m')
+    .innerJoin('sboms as s', 's.id', 'm.sbom_id')
+    .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
+    .innerJoin('sbom_components as c', (j) =>
+      j.onRef('c.sbom_id', '=', 'm.sbom_id').onRef('c.idx', '=', 'm.component_idx'),
+    )
+    .select([
+      'v.canonical_id',
+      'v.id as record',
+      'c.name',
+      'c.version',
+      'm.matched_by',
+      'm.affected_summary',
+      'm.first_matched_at',
+    ])
+    .where('m.org_id', '=', orgId)
+    .where('s.release_id', '=', release.id)
+    .orderBy('v.canonical_id')
+    .execute();
+  const byId = new Map<string, ReleaseVulnerability>();
+  for (const r of rows) {
+    let entry = byId.get(r.canonical_id);
+    if (!entry) {
+      const summary = await exposure.summary(r.canonical_id);
+      const { status } = effectiveStatus(release, await exposure.decisions(orgId, summary.id));
+      entry = {
+        id: summary.id,
+        status,
+        severity: summary.severity,
+        knownExploited: summary.knownExploited !== null,
+        summary: summary.summary,
+        matches: [],
+      };
+      byId.set(r.canonical_id, entry);
+    }
+    entry.matches.push({
+      record: r.record,
+      component: r.name,
+      version: r.version,
+      matchedBy: r.matched_by,
+      affected: r.affected_summary,
+      since: r.first_matched_at,
+    });
+  }
+  return [...byId.values()].sort(
+    (a, b) =>
+      Number(b.knownExploited) - Number(a.knownExploited) ||
+      (b.severity.score ?? 0) - (a.severity.score ?? 0) ||
+      (a.id < b.id ? -1 : 1),
+  );
+}
+
 export interface DeviceVulnerability {
   id: string;
   status: TriageStatus;
@@ -406,47 +485,29 @@ export async function deviceVulnerabilities(
     .where('version', '=', device.firmwareVersion)
     .executeTakeFirst();
   if (!release) return { releaseId: null, vulnerabilities: [] };
-  const rows = await db
-    .selectFrom('vulnerability_matches as m')
-    .innerJoin('sboms as s', 's.id', 'm.sbom_id')
-    .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
-    .innerJoin('sbom_components as c', (j) =>
-      j.onRef('c.sbom_id', '=', 'm.sbom_id').onRef('c.idx', '=', 'm.component_idx'),
-    )
-    .select(['v.canonical_id', 'c.name', 'c.version'])
-    .where('m.org_id', '=', orgId)
-    .where('s.release_id', '=', release.id)
-    .execute();
-  const byId = new Map<string, Array<{ name: string; version: string | null }>>();
-  for (const r of rows) {
-    const list = byId.get(r.canonical_id) ?? [];
-    if (!list.some((c) => c.name === r.name && c.version === r.version))
-      list.push({ name: r.name, version: r.version });
-    byId.set(r.canonical_id, list);
-  }
-  const out: DeviceVulnerability[] = [];
-  for (const [id, components] of byId) {
-    const decisions = await exposure.decisions(orgId, id);
-    const { status } = effectiveStatus(
-      { id: release.id, productId: release.product_id, version: release.version },
-      decisions,
-    );
-    if (!exposedStatuses.has(status)) continue;
-    const summary = await exposure.summary(id);
-    out.push({
-      id,
-      status,
-      severity: { rating: summary.severity.rating, score: summary.severity.score },
-      knownExploited: summary.knownExploited !== null,
-      summary: summary.summary,
-      components,
-    });
-  }
-  out.sort(
-    (a, b) =>
-      Number(b.knownExploited) - Number(a.knownExploited) ||
-      (b.severity.score ?? 0) - (a.severity.score ?? 0) ||
-      (a.id < b.id ? -1 : 1),
-  );
-  return { releaseId: release.id, vulnerabilities: out };
+  const all = await releaseVulnerabilities(db, exposure, orgId, {
+    id: release.id,
+    productId: release.product_id,
+    version: release.version,
+  });
+  return {
+    releaseId: release.id,
+    vulnerabilities: all
+      .filter((v) => exposedStatuses.has(v.status))
+      .map((v) => ({
+        id: v.id,
+        status: v.status,
+        severity: { rating: v.severity.rating, score: v.severity.score },
+        knownExploited: v.knownExploited,
+        summary: v.summary,
+        components: [
+          ...new Map(
+            v.matches.map((m) => [
+              `${m.component}\u0000${m.version}`,
+              { name: m.component, version: m.version },
+            ]),
+          ).values(),
+        ],
+      })),
+  };
 }

@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import { authorizeOrg } from '../../http/auth.js';
 import { Id, problemResponses } from '../../http/schemas.js';
 import type { Services } from '../../services.js';
+import { releaseVulnerabilities } from '../exposure.js';
 import { exportCycloneDx } from '../sbom/export.js';
-import { effectiveStatus } from '../triage-status.js';
 
 const Params = Type.Object({ org: Type.String({ maxLength: 100 }), releaseId: Id('rel') });
 const Any = Type.Object({}, { additionalProperties: true });
@@ -112,54 +112,8 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
     async (request) => {
       const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
       const release = await releases.get(orgId, request.params.releaseId);
-      const rows = await store.db
-        .selectFrom('vulnerability_matches as m')
-        .innerJoin('sboms as s', 's.id', 'm.sbom_id')
-        .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
-        .innerJoin('sbom_components as c', (j) =>
-          j.onRef('c.sbom_id', '=', 'm.sbom_id').onRef('c.idx', '=', 'm.component_idx'),
-        )
-        .select([
-          'v.canonical_id',
-          'v.id as record',
-          'c.name',
-          'c.version',
-          'm.matched_by',
-          'm.affected_summary',
-          'm.first_matched_at',
-        ])
-        .where('m.org_id', '=', orgId)
-        .where('s.release_id', '=', release.id)
-        .orderBy('v.canonical_id')
-        .execute();
-      const byId = new Map<
-        string,
-        { id: string; status: string; severity: unknown; knownExploited: boolean; matches: unknown[] }
-      >();
-      for (const r of rows) {
-        let entry = byId.get(r.canonical_id);
-        if (!entry) {
-          const summary = await exposure.summary(r.canonical_id);
-          const { status } = effectiveStatus(release, await exposure.decisions(orgId, summary.id));
-          entry = {
-            id: summary.id,
-            status,
-            severity: summary.severity,
-            knownExploited: summary.knownExploited !== null,
-            matches: [],
-          };
-          byId.set(r.canonical_id, entry);
-        }
-        entry.matches.push({
-          record: r.record,
-          component: r.name,
-          version: r.version,
-          matchedBy: r.matched_by,
-          affected: r.affected_summary,
-          since: r.first_matched_at,
-        });
-      }
-      return { releaseId: release.id, version: release.version, items: [...byId.values()] };
+      const items = await releaseVulnerabilities(store.db, exposure, orgId, release);
+      return { releaseId: release.id, version: release.version, items };
     },
   );
 }
