@@ -5,6 +5,7 @@ import { auditCommands } from './audit.js';
 import { brandCommands } from './brands.js';
 import { withClient } from './context.js';
 import { deviceCommands } from './devices.js';
+import { escrowCommands } from './escrow.js';
 import { migrateCommand } from './migrate.js';
 import { orgCommands } from './orgs.js';
 import { emit, printRecord } from './output.js';
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   releaseCommands(program);
   rolloutCommands(program);
   vulnerabilityCommands(program);
+  escrowCommands(program);
   reportCommands(program);
   simulateCommand(program);
 

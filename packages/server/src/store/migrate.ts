@@ -52,3 +52,18 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationRe
     current: executed.at(-1) ?? null,
   };
 }
+
+/** Brings an empty or older database to exactly the migration `name` (an escrow restore does this first). */
+export async function migrateTo(db: Kysely<Database>, name: string): Promise<void> {
+  if (!(name in migrations))
+    throw new DomainError('schema-too-new', `unknown migration ${name}; upgrade brickless`);
+  await assertSchemaKnown(db);
+  const { error, results } = await new Migrator({ db, provider }).migrateTo(name);
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new DomainError(
+      'internal',
+      `migration ${failed} failed: ${(error as Error).message ?? String(error)}`,
+    );
+  }
+}

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type App, createApp } from '../app.js';
 import { ManualClock } from '../clock.js';
-import { SecretBox } from '../secrets/master-key.js';
+import { loadMasterKey, SecretBox } from '../secrets/master-key.js';
 import type { Dialect } from '../store/db.js';
 import { freshDatabase, type TestDatabase } from '../store/test-helper.js';
 import { ensureTls } from '../tls/certs.js';
@@ -33,14 +33,21 @@ export interface Response {
 /** The real app on a fresh database of the dialect, driven over in-process HTTP (Fastify inject). */
 export async function testApp(
   dialect: Dialect,
-  options: { clock?: ManualClock; bodyLimit?: number; https?: boolean; maxArtifactBytes?: number } = {},
+  options: {
+    clock?: ManualClock;
+    bodyLimit?: number;
+    https?: boolean;
+    maxArtifactBytes?: number;
+    /** A master key file (created when missing) instead of a random in-memory key. */
+    masterKeyFile?: string;
+  } = {},
 ): Promise<TestApp> {
   const database = await freshDatabase(dialect);
   const tls = options.https ? await ensureTls({ dataDir: database.dataDir, hostnames: [] }) : null;
   const clock = options.clock ?? new ManualClock('2026-03-01T12:00:00.000Z');
   const app = await createApp({
     database: database.url,
-    secrets: SecretBox.random(),
+    secrets: options.masterKeyFile ? loadMasterKey(options.masterKeyFile) : SecretBox.random(),
     artifacts: join(database.dataDir, 'artifacts'),
     ...(options.maxArtifactBytes ? { maxArtifactBytes: options.maxArtifactBytes } : {}),
     clock,

@@ -1,0 +1,286 @@
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import { PLATFORM_CHAIN } from '../audit/service.js';
+import type { Config } from '../config.js';
+import { DomainError } from '../errors.js';
+import { deposit } from '../escrow/deposit.js';
+import type { DepositManifest } from '../escrow/manifest.js';
+import { locateDeposit } from '../escrow/manifest.js';
+import { installMasterKey, installTls, restoreDeposit } from '../escrow/restore.js';
+import { decryptSecrets, generateAgentKey, readIdentityFile } from '../escrow/secrets.js';
+import { verifyDeposit } from '../escrow/verify.js';
+import { FilesystemArtifactStore } from '../updates/artifact-store.js';
+import { type ApiClient, directClient } from './client.js';
+import { collect, configFrom, globalOptions } from './context.js';
+import { emit, printTable } from './output.js';
+
+/** A progress bar on stderr for people; nothing for --json or a pipe. */
+function progressBar(
+  json: boolean,
+  label: string,
+): {
+  update(phase: string, done: number, total: number): void;
+  stop(): void;
+} {
+  if (json || !process.stderr.isTTY) return { update() {}, stop() {} };
+  const bar = new SingleBar({
+    format: `${label} [{bar}] {percentage}% {value}/{total} {phase}`,
+    stream: process.stderr,
+  });
+  let current = '';
+  return {
+    update(phase, done, total) {
+      if (phase !== current) {
+        if (current) bar.stop();
+        bar.start(Math.max(total, 1), 0, { phase });
+        current = phase;
+      }
+      bar.update(done, { phase });
+    },
+    stop() {
+      if (current) bar.stop();
+    },
+  };
+}
+
+function actor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli:unknown';
+  }
+}
+
+/** Deposits through an in-process app (it supplies the OpenAPI document and records the deposit in the audit log). */
+export async function depositFromConfig(
+  config: Config,
+  out: string,
+  recipients: string[],
+  onProgress?: (phase: string, done: number, total: number) => void,
+  client?: ApiClient,
+): Promise<DepositManifest> {
+  const own = client ?? (await directClient(config));
+  try {
+    const openapi = await own.request<unknown>('GET', '/openapi.json');
+    const manifest = await deposit(
+      {
+        database: config.database,
+        artifacts: new FilesystemArtifactStore(config.updates.artifactDir),
+        dataDir: config.dataDir,
+        masterKeyFile: config.secrets.masterKeyFile,
+        config,
+        openapi,
+      },
+      { out, recipients, ...(onProgress ? { onProgress: (p) => onProgress(p.phase, p.done, p.total) } : {}) },
+    );
+    const app = own.app;
+    if (app) {
+      await app.services.store.db.transaction().execute((trx) =>
+        app.services.audit.append(trx, PLATFORM_CHAIN, {
+          actor: actor(),
+          action: 'escrow.deposit',
+          targetType: 'escrow-deposit',
+          targetId: manifest.id,
+          details: { out, recipients, rows: manifest.stats.rows, newBytes: manifest.stats.newBytes },
+        }),
+      );
+    }
+    return manifest;
+  } finally {
+    if (!client) await own.close();
+  }
+}
+
+export function escrowCommands(program: Command): void {
+  const escrow = program
+    .command('escrow')
+    .description('deposits for a successor: deposit, verify, restore (docs/continuity.md)');
+
+  escrow
+    .command('keygen')
+    .description(
+      "make an escrow agent's age key pair (the agent keeps the identity file; the maker gets the public key)",
+    )
+    .requiredOption('--out <file>', 'identity file to write (0600, never overwritten)')
+    .action(async (opts: { out: string }, command: Command) => {
+      const json = globalOptions(command).json ?? false;
+      const recipient = await generateAgentKey(opts.out);
+      emit({ json }, { identityFile: opts.out, recipient }, () =>
+        process.stdout.write(`wrote ${opts.out}\npublic key (give this to the maker): ${recipient}\n`),
+      );
+    });
+
+  escrow
+    .command('deposit')
+    .description(
+      'write a deposit into an escrow directory: data, artifacts, trust, docs, sealed secrets (only what changed since the last deposit is written)',
+    )
+    .requiredOption('--recipient <age-public-key>', "the escrow agent's age public key (repeatable)", collect)
+    .requiredOption(
+      '--out <dir>',
+      'escrow directory (created when missing; later deposits reuse its objects)',
+    )
+    .action(async (opts: { recipient: string[]; out: string }, command: Command) => {
+      const options = globalOptions(command);
+      if (options.server)
+        throw new DomainError(
+          'validation-failed',
+          'escrow deposit runs on the server host, on its data dir (not with --server)',
+        );
+      const config = configFrom(options);
+      const json = options.json ?? false;
+      const bar = progressBar(json, 'deposit');
+      let manifest: DepositManifest;
+      try {
+        manifest = await depositFromConfig(config, opts.out, opts.recipient, bar.update);
+      } finally {
+        bar.stop();
+      }
+      emit({ json }, summary(manifest), () => {
+        const s = manifest.stats;
+        process.stdout.write(
+          `deposit ${manifest.id} written to ${opts.out} in ${s.seconds} s\n` +
+            `  ${s.rows.toLocaleString('en-US')} rows in ${Object.keys(manifest.tables).length} tables, ${s.chunks} chunks (${s.newChunks} new), ` +
+            `${s.artifacts} artifacts (${s.newArtifacts} new), ${(s.newBytes / 1048576).toFixed(1)} MiB written\n` +
+            `  secrets sealed to ${manifest.secrets.recipients.join(', ')}\n` +
+            `  check it: brickless escrow verify ${opts.out} --identity AGENT_KEY\n`,
+        );
+      });
+    });
+
+  escrow
+    .command('verify')
+    .argument('<bundle>', 'escrow directory, deposit directory or manifest.json')
+    .description(
+      'check a deposit: hashes (integrity), nothing missing (completeness), and with --identity a trial restore (restorability); exits 1 on any gap',
+    )
+    .option('--identity <file>', "the escrow agent's age identity file")
+    .option('--deposit <id>', 'a deposit other than the latest')
+    .action(async (bundle: string, opts: { identity?: string; deposit?: string }, command: Command) => {
+      const json = globalOptions(command).json ?? false;
+      const bar = progressBar(json, 'verify');
+      let report: Awaited<ReturnType<typeof verifyDeposit>>;
+      try {
+        report = await verifyDeposit(bundle, {
+          ...(opts.deposit ? { depositId: opts.deposit } : {}),
+          ...(opts.identity ? { identity: readIdentityFile(opts.identity) } : {}),
+          onProgress: bar.update,
+        });
+      } finally {
+        bar.stop();
+      }
+      emit({ json }, report, () => {
+        printTable(report.checks, [
+          ['level', (c) => c.level],
+          ['check', (c) => c.name],
+          ['result', (c) => (c.ok ? 'ok' : 'FAILED')],
+          ['detail', (c) => c.detail],
+        ]);
+        process.stdout.write(
+          `\ndeposit ${report.deposit}: level reached: ${report.level ?? 'none'}` +
+            (report.skipped.length ? ` (not checked: ${report.skipped.join(', ')}; give --identity)` : '') +
+            `\n${report.ok ? 'no gaps found' : 'GAPS FOUND: this deposit would not restore as it is'}\n`,
+        );
+      });
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  escrow
+    .command('restore')
+    .argument('<bundle>', 'escrow directory, deposit directory or manifest.json')
+    .description(
+      'bring up a successor from a deposit: an empty database (either dialect), the master key and the artifacts in this data dir',
+    )
+    .requiredOption('--identity <file>', "the escrow agent's age identity file")
+    .option('--deposit <id>', 'a deposit other than the latest')
+    .option('--keep-tls', "also install the old server's TLS keys (only when taking over its host names)")
+    .action(
+      async (
+        bundle: string,
+        opts: { identity: string; deposit?: string; keepTls?: boolean },
+        command: Command,
+      ) => {
+        const options = globalOptions(command);
+        if (options.server)
+          throw new DomainError('validation-failed', 'escrow restore works on a data dir, not with --server');
+        const config = configFrom(options);
+        const json = options.json ?? false;
+        const started = Date.now();
+        const located = locateDeposit(bundle, opts.deposit);
+        const secrets = await decryptSecrets(
+          readFileSync(join(located.depositDir, located.manifest.secrets.file)),
+          readIdentityFile(opts.identity),
+        );
+        await installMasterKey(secrets, config.secrets.masterKeyFile);
+        const bar = progressBar(json, 'restore');
+        let report: Awaited<ReturnType<typeof restoreDeposit>>;
+        try {
+          report = await restoreDeposit(located, {
+            database: config.database,
+            secrets,
+            artifacts: new FilesystemArtifactStore(config.updates.artifactDir),
+            maxArtifactBytes: config.updates.maxArtifactBytes,
+            onProgress: (p) => bar.update(p.phase, p.done, p.total),
+          });
+        } finally {
+          bar.stop();
+        }
+        const tls = opts.keepTls ? await installTls(secrets, config.dataDir) : [];
+        const client = await directClient(config);
+        try {
+          const app = client.app;
+          if (!app) throw new Error('escrow restore needs the data dir');
+          await app.services.store.db.transaction().execute((trx) =>
+            app.services.audit.append(trx, PLATFORM_CHAIN, {
+              actor: actor(),
+              action: 'escrow.restore',
+              targetType: 'escrow-deposit',
+              targetId: located.manifest.id,
+              details: {
+                from: located.manifest.brickless,
+                rows: Object.values(report.rows).reduce((a, b) => a + b, 0),
+              },
+            }),
+          );
+        } finally {
+          await client.close();
+        }
+        const broken = report.chains.filter((c) => !c.ok);
+        const seconds = Math.round((Date.now() - started) / 100) / 10;
+        emit(
+          { json },
+          {
+            deposit: located.manifest.id,
+            database: config.database.replace(/:\/\/[^@]*@/, '://***@'),
+            seconds,
+            ...report,
+            tlsInstalled: tls,
+          },
+          () => {
+            const rows = Object.values(report.rows).reduce((a, b) => a + b, 0);
+            process.stdout.write(
+              `restored deposit ${located.manifest.id} in ${seconds} s: ${rows.toLocaleString('en-US')} rows, ${report.artifacts} artifacts, ` +
+                `${report.sealedSecretsOpened} sealed keys open, ${report.chains.length} audit chains ${broken.length ? `(${broken.length} BROKEN)` : 'verify'}\n` +
+                `  data dir: ${config.dataDir}\n  next: brickless --data-dir ${config.dataDir} serve, then the handover (RESTORE.md)\n`,
+            );
+          },
+        );
+        if (broken.length) process.exitCode = 1;
+      },
+    );
+}
+
+function summary(manifest: DepositManifest) {
+  return {
+    id: manifest.id,
+    sequence: manifest.sequence,
+    createdAt: manifest.createdAt,
+    schema: manifest.schema.current,
+    tables: Object.fromEntries(Object.entries(manifest.tables).map(([n, t]) => [n, t.rows])),
+    stats: manifest.stats,
+    recipients: manifest.secrets.recipients,
+  };
+}

@@ -1,0 +1,98 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { TableEntry } from './data-export.js';
+import { sha256Of } from './objects.js';
+
+export const ESCROW_FORMAT = 'brickless-escrow/1';
+
+export interface ArtifactEntry {
+  orgId: string;
+  sha256: string;
+  length: number;
+}
+
+export interface FileEntry {
+  sha256: string;
+  bytes: number;
+}
+
+/**
+ * One deposit: `<escrow>/deposits/<id>/manifest.json`. The data chunks and artifacts it names
+ * live in the escrow's shared object store (`<escrow>/objects`); the deposit's own files (docs,
+ * trust material, RESTORE.md, secrets.age) sit beside the manifest, each with its SHA-256 here.
+ * `previous` chains a deposit to the one before it by the hash of that manifest.
+ */
+export interface DepositManifest {
+  format: typeof ESCROW_FORMAT;
+  id: string;
+  sequence: number;
+  createdAt: string;
+  brickless: string;
+  previous: { id: string; sha256: string } | null;
+  source: { dialect: string; driver: string };
+  schema: { migrations: string[]; current: string };
+  tables: Record<string, TableEntry>;
+  artifacts: ArtifactEntry[];
+  files: Record<string, FileEntry>;
+  secrets: { file: string; recipients: string[]; contents: string[] };
+  organizations: { id: string; slug: string; name: string }[];
+  stats: {
+    rows: number;
+    chunks: number;
+    newChunks: number;
+    newBytes: number;
+    artifacts: number;
+    newArtifacts: number;
+    seconds: number;
+  };
+}
+
+export interface LocatedDeposit {
+  /** The escrow directory (holds `objects/` and `deposits/`). */
+  escrowDir: string;
+  /** The deposit's own directory. */
+  depositDir: string;
+  manifest: DepositManifest;
+  /** SHA-256 of manifest.json as stored. */
+  manifestSha256: string;
+}
+
+/** The id of the newest deposit in an escrow directory, or null for an empty one. */
+export function latestDepositId(escrowDir: string): string | null {
+  const pointer = join(escrowDir, 'LATEST');
+  if (!existsSync(pointer)) return null;
+  return readFileSync(pointer, 'utf8').trim() || null;
+}
+
+/**
+ * Finds a deposit: BUNDLE may be the escrow directory (its newest deposit, or `depositId`), a
+ * deposit directory, or a manifest.json. Errors say what was expected.
+ */
+export function locateDeposit(bundle: string, depositId?: string): LocatedDeposit {
+  if (!existsSync(bundle)) throw new Error(`escrow: ${bundle} does not exist`);
+  let depositDir: string;
+  if (statSync(bundle).isFile()) depositDir = dirname(bundle);
+  else if (existsSync(join(bundle, 'manifest.json'))) depositDir = bundle;
+  else {
+    const id = depositId ?? latestDepositId(bundle);
+    if (!id) throw new Error(`escrow: ${bundle} holds no deposit (no LATEST file and no manifest.json)`);
+    depositDir = join(bundle, 'deposits', id);
+  }
+  const escrowDir = dirname(dirname(depositDir));
+  if (basename(dirname(depositDir)) !== 'deposits')
+    throw new Error(`escrow: ${depositDir} is not inside an escrow directory's deposits/`);
+  const file = join(depositDir, 'manifest.json');
+  if (!existsSync(file)) throw new Error(`escrow: ${file} is missing`);
+  const text = readFileSync(file);
+  let manifest: DepositManifest;
+  try {
+    manifest = JSON.parse(text.toString('utf8')) as DepositManifest;
+  } catch {
+    throw new Error(`escrow: ${file} is not JSON (truncated or damaged)`);
+  }
+  if (manifest?.format !== ESCROW_FORMAT)
+    throw new Error(
+      `escrow: ${file} is not a ${ESCROW_FORMAT} manifest (format ${JSON.stringify(manifest?.format)})`,
+    );
+  return { escrowDir, depositDir, manifest, manifestSha256: sha256Of(text) };
+}
