@@ -73,6 +73,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    escrow: Type.Object(
+      {
+        /** The escrow directory `serve` deposits into on its schedule (docs/continuity.md). */
+        dir: Type.Optional(Type.String({ minLength: 1 })),
+        /** The escrow agents' age public keys the secrets are sealed to. */
+        recipients: Type.Array(Type.String({ pattern: '^age1[0-9a-z]{20,}$' }), { maxItems: 20 }),
+        /** Hours between scheduled deposits; 0 (the default) turns the schedule off. */
+        intervalHours: Type.Integer({ minimum: 0, maximum: 24 * 366 }),
+      },
+      { additionalProperties: false },
+    ),
     publication: Type.Object(
       {
         /** The organisation (slug) whose security.txt and CSAF provider live at /.well-known/. */
@@ -120,6 +131,9 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_VULNERABILITY_FEEDS: 'vulnerabilities.feeds',
   BRICKLESS_VULNERABILITY_SYNC_MINUTES: 'vulnerabilities.syncIntervalMinutes',
   BRICKLESS_PUBLIC_ORGANIZATION: 'publication.organization',
+  BRICKLESS_ESCROW_DIR: 'escrow.dir',
+  BRICKLESS_ESCROW_RECIPIENTS: 'escrow.recipients',
+  BRICKLESS_ESCROW_INTERVAL_HOURS: 'escrow.intervalHours',
 };
 
 const numericKeys = new Set([
@@ -132,9 +146,10 @@ const numericKeys = new Set([
   'updates.maxArtifactBytes',
   'telemetry.retentionDays',
   'vulnerabilities.syncIntervalMinutes',
+  'escrow.intervalHours',
 ]);
 const booleanKeys = new Set(['http.tls']);
-const listKeys = new Set(['tls.hostnames', 'vulnerabilities.feeds']);
+const listKeys = new Set(['tls.hostnames', 'vulnerabilities.feeds', 'escrow.recipients']);
 
 function set(target: Layer, dotted: string, value: unknown): void {
   const parts = dotted.split('.');
@@ -231,6 +246,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     telemetry: { retentionDays: 365 },
     updates: { artifactDir: join(dataDir, 'artifacts'), maxArtifactBytes: 2 * 1024 ** 3 },
     vulnerabilities: { feeds: [], syncIntervalMinutes: 360 },
+    escrow: { recipients: [], intervalHours: 0 },
     publication: {},
     log: { level: 'info' },
   };

@@ -6,14 +6,14 @@ import type { Command } from 'commander';
 import { PLATFORM_CHAIN } from '../audit/service.js';
 import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
-import { deposit } from '../escrow/deposit.js';
 import type { DepositManifest } from '../escrow/manifest.js';
 import { locateDeposit } from '../escrow/manifest.js';
 import { installMasterKey, installTls, restoreDeposit } from '../escrow/restore.js';
 import { decryptSecrets, generateAgentKey, readIdentityFile } from '../escrow/secrets.js';
+import { depositFromApp } from '../escrow/service.js';
 import { verifyDeposit } from '../escrow/verify.js';
 import { FilesystemArtifactStore } from '../updates/artifact-store.js';
-import { type ApiClient, directClient } from './client.js';
+import { directClient } from './client.js';
 import { collect, configFrom, globalOptions } from './context.js';
 import { emit, printTable } from './output.js';
 
@@ -54,43 +54,19 @@ function actor(): string {
   }
 }
 
-/** Deposits through an in-process app (it supplies the OpenAPI document and records the deposit in the audit log). */
+/** Deposits through an in-process app on the data dir. */
 export async function depositFromConfig(
   config: Config,
   out: string,
   recipients: string[],
   onProgress?: (phase: string, done: number, total: number) => void,
-  client?: ApiClient,
 ): Promise<DepositManifest> {
-  const own = client ?? (await directClient(config));
+  const client = await directClient(config);
   try {
-    const openapi = await own.request<unknown>('GET', '/openapi.json');
-    const manifest = await deposit(
-      {
-        database: config.database,
-        artifacts: new FilesystemArtifactStore(config.updates.artifactDir),
-        dataDir: config.dataDir,
-        masterKeyFile: config.secrets.masterKeyFile,
-        config,
-        openapi,
-      },
-      { out, recipients, ...(onProgress ? { onProgress: (p) => onProgress(p.phase, p.done, p.total) } : {}) },
-    );
-    const app = own.app;
-    if (app) {
-      await app.services.store.db.transaction().execute((trx) =>
-        app.services.audit.append(trx, PLATFORM_CHAIN, {
-          actor: actor(),
-          action: 'escrow.deposit',
-          targetType: 'escrow-deposit',
-          targetId: manifest.id,
-          details: { out, recipients, rows: manifest.stats.rows, newBytes: manifest.stats.newBytes },
-        }),
-      );
-    }
-    return manifest;
+    if (!client.app) throw new Error('escrow deposit needs the data dir');
+    return await depositFromApp(client.app, config, out, recipients, actor(), onProgress);
   } finally {
-    if (!client) await own.close();
+    await client.close();
   }
 }
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { bootstrapFirstAdmin } from '../access/bootstrap.js';
 import { createApp } from '../app.js';
+import { startEscrowSchedule } from '../escrow/service.js';
 import { loadMasterKey } from '../secrets/master-key.js';
 import { ensureTls } from '../tls/certs.js';
 import { startUpdateJobs } from '../updates/jobs.js';
@@ -85,6 +86,30 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
   const stopUpdates = startUpdateJobs(app.services, (job, error) =>
     logger.error({ err: error, job }, 'update job failed'),
   );
+  let stopEscrow: () => void;
+  try {
+    stopEscrow = startEscrowSchedule(
+      app,
+      config,
+      (manifest) =>
+        logger.info(
+          {
+            deposit: manifest.id,
+            rows: manifest.stats.rows,
+            newBytes: manifest.stats.newBytes,
+            seconds: manifest.stats.seconds,
+          },
+          'escrow deposit written',
+        ),
+      (error) => logger.error({ err: error }, 'escrow deposit failed'),
+    );
+  } catch (error) {
+    stopUpdates();
+    stopVulnerabilityJobs();
+    stopRetention();
+    await app.close();
+    throw error;
+  }
   // After listen: a start that fails (port taken) must not use up the one-time token unseen.
   const firstToken = await bootstrapFirstAdmin(app.services);
   const { port } = app.http.server.address() as AddressInfo;
@@ -106,6 +131,8 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     lines.push(`  MQTT:     mqtt://${host}:${mqtt.plainPort}  (plain, no TLS: for a closed LAN only)`);
   if (material.caFile)
     lines.push(`  TLS CA:   ${material.caFile}  (clients and devices trust this certificate)`);
+  if (config.escrow.intervalHours > 0)
+    lines.push(`  Escrow:   a deposit every ${config.escrow.intervalHours} h into ${config.escrow.dir}`);
   if (!tls) lines.push('  TLS is OFF (http.tls=false): put a TLS-terminating proxy in front of this server');
   if (firstToken) {
     lines.push(
@@ -128,6 +155,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
       force.unref();
       stopRetention();
       stopUpdates();
+      stopEscrow();
       stopVulnerabilityJobs();
       app
         .close()
