@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import {
   type CommandRequestPayload,
   deviceTopic,
+  type EndpointRecord,
+  type EndpointStatus,
   MAX_READINGS_PER_BATCH,
   type Reply,
   type TelemetryReading,
@@ -10,7 +12,9 @@ import {
 } from '@brickless/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Backoff } from './backoff.js';
-import { type DeviceSettings, SettingsFile } from './settings.js';
+import { fetchEndpointRecord } from './continuity/fetch.js';
+import { verifyEndpointRecord } from './continuity/verify.js';
+import { type DeviceSettings, MemorySettings, SettingsFile } from './settings.js';
 import { UpdateAgent, type UpdateOptions } from './updates/agent.js';
 
 export interface DeviceOptions {
@@ -31,6 +35,18 @@ export interface DeviceOptions {
   connectTimeoutMs?: number;
   /** Signed firmware updates (docs/updates.md): without this the device ignores offers. */
   updates?: UpdateOptions;
+  /**
+   * Continuity (docs/continuity.md): the device follows signed endpoint records to a successor or
+   * into local mode. They are checked against the TUF root of `updates` (kept current by updates),
+   * or else `trustedRoot`. `recordUrls` are asked for a record after `failuresBeforeFetch`
+   * connection failures in a row, for devices that were offline when the record was pushed.
+   */
+  continuity?: {
+    trustedRoot?: string | Buffer;
+    productId?: string;
+    recordUrls?: string[];
+    failuresBeforeFetch?: number;
+  };
 }
 
 export type CommandHandler = (params: unknown, request: CommandRequestPayload) => unknown | Promise<unknown>;
@@ -46,6 +62,10 @@ interface Events {
   handlerError: [error: unknown];
   /** Every update step the device reports, as it reports it. */
   update: [status: UpdateStatus];
+  /** A verified endpoint record moved the device (to a successor, or into local mode). */
+  endpoint: [record: EndpointRecord];
+  /** An endpoint record was refused: `reason` says why (signature-invalid, version-rollback, …). */
+  endpointRefused: [reason: string, message: string];
 }
 
 /** A command error the handler throws on purpose: sent to the server as `{code, message}`. */
@@ -67,7 +87,7 @@ const SEEN_COMMANDS = 1000;
 export class BricklessDevice extends EventEmitter<Events> {
   readonly #options: DeviceOptions;
   readonly #backoff: Backoff;
-  readonly #settings: SettingsFile | null;
+  readonly #settings: SettingsFile | MemorySettings;
   readonly #buffer: TelemetryReading[] = [];
   readonly #commands = new Map<string, CommandHandler>();
   readonly #seen: string[] = [];
@@ -79,6 +99,8 @@ export class BricklessDevice extends EventEmitter<Events> {
   #flushing: Promise<void> | null = null;
   readonly #updates: UpdateAgent | null;
   readonly #reports: UpdateStatus[] = [];
+  #failures = 0;
+  #fetchingRecord = false;
 
   constructor(options: DeviceOptions) {
     super();
@@ -86,7 +108,7 @@ export class BricklessDevice extends EventEmitter<Events> {
       throw new Error('give the device exactly one credential: secret or certificate');
     this.#options = options;
     this.#backoff = new Backoff(options.backoff);
-    this.#settings = options.settingsFile ? new SettingsFile(options.settingsFile) : null;
+    this.#settings = options.settingsFile ? new SettingsFile(options.settingsFile) : new MemorySettings();
     this.#updates = options.updates
       ? new UpdateAgent(
           options.updates,
@@ -175,8 +197,11 @@ export class BricklessDevice extends EventEmitter<Events> {
   /** Connects; resolves on the first successful connection, rejects if it is refused. */
   connect(): Promise<void> {
     this.#closed = false;
-    const saved = this.#settings?.load();
-    const url = saved?.deviceId === this.#options.deviceId ? saved.url : this.#options.url;
+    const loaded = this.#settings?.load();
+    const saved = loaded?.deviceId === this.#options.deviceId ? loaded : null;
+    const url = saved?.url ?? this.#options.url;
+    // An endpoint record may have named a new server and its TLS anchor (docs/continuity.md).
+    const ca = saved?.ca ?? this.#options.ca;
     this.#settings?.save({ ...(saved ?? {}), url, deviceId: this.#options.deviceId });
     const { deviceId } = this.#options;
     const client = mqtt.connect(url, {
@@ -186,7 +211,7 @@ export class BricklessDevice extends EventEmitter<Events> {
       ...(this.#options.certificate
         ? { cert: this.#options.certificate.cert, key: this.#options.certificate.key }
         : {}),
-      ...(this.#options.ca ? { ca: this.#options.ca } : {}),
+      ...(ca ? { ca } : {}),
       protocolVersion: 4,
       clean: true,
       // Reconnection is ours: exponential backoff with jitter instead of a fixed period.
@@ -206,11 +231,16 @@ export class BricklessDevice extends EventEmitter<Events> {
     });
     client.on('error', () => {}); // surfaced through close and reconnect
     client.on('close', () => {
+      // A client left behind by a move to another server stays closed.
+      if (this.#client !== client) return;
       this.emit('disconnected');
+      this.#failures++;
       this.#scheduleReconnect();
+      void this.#fetchRecordAfterFailures();
     });
     client.on('connect', () => {
       this.#backoff.reset();
+      this.#failures = 0;
       this.#onConnect(client).catch((error: unknown) => this.emit('handlerError', error));
     });
     return new Promise((resolve, reject) => {
@@ -236,10 +266,17 @@ export class BricklessDevice extends EventEmitter<Events> {
           deviceTopic(deviceId, 'state/delta'),
           deviceTopic(deviceId, 'commands/request'),
           ...(this.#updates ? [deviceTopic(deviceId, 'updates/offer')] : []),
+          deviceTopic(deviceId, 'endpoint'),
         ],
         { qos: 1 },
       );
       await client.publishAsync(deviceTopic(deviceId, 'presence'), '{"online":true}', { qos: 1 });
+      // Arrived where an endpoint record sent it: the new server counts it as moved.
+      const saved = this.#settings?.load();
+      if (saved?.endpointStatus === 'moving' && saved.endpointVersion !== undefined) {
+        await this.#sendEndpointStatus({ version: saved.endpointVersion, status: 'arrived' });
+        this.#settings?.save({ ...saved, endpointStatus: 'arrived' });
+      }
     } catch {
       return; // the connection went away again; close schedules the next attempt
     }
@@ -341,6 +378,107 @@ export class BricklessDevice extends EventEmitter<Events> {
       await this.#onCommand(body as CommandRequestPayload);
     } else if (topic === deviceTopic(deviceId, 'updates/offer')) {
       await this.#updates?.handleOffer(body as UpdateOffer);
+    } else if (topic === deviceTopic(deviceId, 'endpoint')) {
+      await this.applyEndpointRecord(body);
+    }
+  }
+
+  async #sendEndpointStatus(status: EndpointStatus): Promise<void> {
+    // Not connected (a record fetched while the old server is gone): nobody to tell.
+    if (!this.#client?.connected) return;
+    await this.#client
+      ?.publishAsync(deviceTopic(this.#options.deviceId, 'endpoint/status'), JSON.stringify(status), {
+        qos: 1,
+      })
+      .catch(() => {});
+  }
+
+  /**
+   * Applies an endpoint record (pushed by a server, or fetched): verified against the trusted TUF
+   * root, applied only when newer than the last one, and only for this device's product. A cloud
+   * record moves the device to the named server with its TLS anchor: the old server is told
+   * `moving` and never used again. Returns whether the device moved.
+   */
+  async applyEndpointRecord(value: unknown): Promise<boolean> {
+    const refuse = async (reason: string, message: string, version?: number) => {
+      this.emit('endpointRefused', reason, message);
+      if (typeof version === 'number') await this.#sendEndpointStatus({ version, status: 'refused', reason });
+      return false;
+    };
+    const claimed = (value as { signed?: { version?: unknown } } | null)?.signed?.version;
+    const version = typeof claimed === 'number' ? claimed : undefined;
+    const root = this.#updates?.trustedRootDocument() ?? this.#options.continuity?.trustedRoot;
+    if (!root)
+      return refuse(
+        'no-trusted-root',
+        'the device has no TUF root to check endpoint records against',
+        version,
+      );
+    const verdict = verifyEndpointRecord(value, root);
+    if (!verdict.ok) return refuse(verdict.reason, verdict.message, version);
+    const { signed } = verdict.record;
+    const saved = this.#settings?.load() ?? null;
+    const current = saved?.endpointVersion ?? 0;
+    if (signed.version === current) return false; // already applied
+    if (signed.version < current)
+      return refuse(
+        'version-rollback',
+        `record version ${signed.version} is older than the applied ${current}`,
+        signed.version,
+      );
+    const productId = this.#options.continuity?.productId ?? this.#options.updates?.productId;
+    if (signed.products && (!productId || !signed.products.includes(productId))) return false;
+    if (signed.mode === 'local') {
+      this.#settings?.save({
+        ...(saved ?? { url: this.#options.url, deviceId: this.#options.deviceId }),
+        endpointVersion: signed.version,
+        endpointStatus: 'local',
+        mode: 'local',
+      });
+      await this.#sendEndpointStatus({ version: signed.version, status: 'local' });
+      this.emit('endpoint', verdict.record);
+      await this.close();
+      return true;
+    }
+    this.#settings?.save({
+      ...(saved ?? { deviceId: this.#options.deviceId }),
+      url: signed.mqtt as string,
+      httpUrl: signed.http as string,
+      ca: signed.ca as string,
+      endpointVersion: signed.version,
+      endpointStatus: 'moving',
+      mode: 'cloud',
+    });
+    await this.#sendEndpointStatus({ version: signed.version, status: 'moving' });
+    this.#updates?.moveTo(signed.http as string, signed.ca);
+    this.emit('endpoint', verdict.record);
+    // Leave the old server for good, then connect to the new one (with backoff if it is not up yet).
+    const old = this.#client;
+    this.#client = null;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await old?.endAsync().catch(() => {});
+    if (!this.#closed) await this.connect().catch(() => {});
+    return true;
+  }
+
+  /** After failures in a row, asks the record URLs whether the device has been moved meanwhile. */
+  async #fetchRecordAfterFailures(): Promise<void> {
+    const options = this.#options.continuity;
+    if (!options?.recordUrls?.length || this.#fetchingRecord || this.#closed) return;
+    if (
+      this.#failures < (options.failuresBeforeFetch ?? 5) ||
+      this.#failures % (options.failuresBeforeFetch ?? 5) !== 0
+    )
+      return;
+    this.#fetchingRecord = true;
+    try {
+      for (const url of options.recordUrls) {
+        const record = await fetchEndpointRecord(url).catch(() => null);
+        if (record && (await this.applyEndpointRecord(record))) return;
+      }
+    } finally {
+      this.#fetchingRecord = false;
     }
   }
 

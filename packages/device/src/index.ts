@@ -6,6 +6,7 @@
 export { type CapabilityModel, PROTOCOL_VERSION } from '@brickless/protocol';
 export { Backoff } from './backoff.js';
 export { type ClaimedCredential, type ClaimOptions, claim } from './claim.js';
+export { type RecordVerdict, verifyEndpointRecord } from './continuity/verify.js';
 export {
   BricklessDevice,
   CommandError,

@@ -7,6 +7,13 @@ export interface DeviceSettings {
   deviceId: string;
   /** The last desired-state version the device applied. */
   stateVersion?: number;
+  /** Set by an endpoint record (docs/continuity.md): the TLS anchor of `url` and `httpUrl`. */
+  ca?: string;
+  httpUrl?: string;
+  /** The endpoint record applied last, and where the device stands with it. */
+  endpointVersion?: number;
+  endpointStatus?: 'moving' | 'arrived' | 'local';
+  mode?: 'cloud' | 'local';
 }
 
 /**
@@ -33,5 +40,18 @@ export class SettingsFile {
     const temporary = `${this.#path}.tmp`;
     writeFileSync(temporary, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
     renameSync(temporary, this.#path);
+  }
+}
+
+/** Settings kept in memory, for a device without a settings file: a move lasts until it restarts. */
+export class MemorySettings {
+  #value: DeviceSettings | null = null;
+
+  load(): DeviceSettings | null {
+    return this.#value ? { ...this.#value } : null;
+  }
+
+  save(settings: DeviceSettings): void {
+    this.#value = { ...settings };
   }
 }

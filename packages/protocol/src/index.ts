@@ -6,6 +6,7 @@
 export const PROTOCOL_VERSION = 1;
 
 export * from './capabilities.js';
+export * from './endpoint.js';
 export * from './payloads.js';
 export * from './topics.js';
 export * from './updates.js';

@@ -13,6 +13,7 @@ export const upstreamChannels = [
   'events',
   'presence',
   'updates/status',
+  'endpoint/status',
 ] as const;
 
 /** Channels a device subscribes to (server → device). */

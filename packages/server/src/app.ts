@@ -6,6 +6,7 @@ import { TokenService } from './access/tokens.js';
 import { AuditLog } from './audit/service.js';
 import { type Clock, systemClock } from './clock.js';
 import { CommandService } from './commands/service.js';
+import { EndpointService } from './continuity/endpoints.js';
 import { EventService } from './events/service.js';
 import { BrandService } from './fleet/brands.js';
 import { DeviceService } from './fleet/devices.js';
@@ -102,6 +103,7 @@ export function createServices(
   const exposure = new ExposureService(deps);
   reportCases.bindExposure(exposure);
   const triage = new TriageService({ ...deps, products, releases, exposure, reportCases });
+  const updateRepository = new UpdateRepository({ ...deps, secrets });
   return {
     store,
     clock,
@@ -120,7 +122,8 @@ export function createServices(
     commands: new CommandService(deps),
     artifacts,
     maxArtifactBytes,
-    updateRepository: new UpdateRepository({ ...deps, secrets }),
+    updateRepository,
+    endpoints: new EndpointService({ ...deps, repository: updateRepository }),
     releases,
     rollouts,
     rolloutEngine,
@@ -198,6 +201,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       twins: services.twins,
       commands: services.commands,
       rollouts: services.rolloutEngine,
+      endpoints: services.endpoints,
       metrics: services.metrics,
       logger: http.log,
     },

@@ -10,6 +10,7 @@ export const errorCatalogue = {
   forbidden: { status: 403, title: 'Not allowed for this role' },
   'not-found': { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict with the current state' },
+  'device-moved': { status: 409, title: 'The device moved to another server or to local mode' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'rate-limited': { status: 429, title: 'Too many requests' },

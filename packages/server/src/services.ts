@@ -2,6 +2,7 @@ import type { TokenService } from './access/tokens.js';
 import type { AuditLog } from './audit/service.js';
 import type { Clock } from './clock.js';
 import type { CommandService } from './commands/service.js';
+import type { EndpointService } from './continuity/endpoints.js';
 import type { EventService } from './events/service.js';
 import type { BrandService } from './fleet/brands.js';
 import type { DeviceService } from './fleet/devices.js';
@@ -50,6 +51,8 @@ export interface Services {
   /** Largest artifact accepted, in bytes. */
   maxArtifactBytes: number;
   updateRepository: UpdateRepository;
+  /** Signed endpoint records: handover to a successor, sunset into local mode. */
+  endpoints: EndpointService;
   releases: ReleaseService;
   rollouts: RolloutService;
   rolloutEngine: RolloutEngine;

@@ -105,8 +105,8 @@ function reasonOf(error: unknown): { reason: string; message: string } {
  * health check, and confirm or roll back by itself, reporting every step.
  */
 export class UpdateAgent {
-  readonly #options: UpdateOptions;
-  readonly #auth: DeviceHttpAuth;
+  #options: UpdateOptions;
+  #auth: DeviceHttpAuth;
   readonly #report: (status: UpdateStatus) => Promise<void>;
   readonly #reboot: () => Promise<void>;
   #busy: Promise<void> | null = null;
@@ -125,6 +125,18 @@ export class UpdateAgent {
     mkdirSync(join(options.dir, 'metadata'), { recursive: true });
     if (!existsSync(join(options.dir, 'metadata', 'root.json')))
       writeFileSync(join(options.dir, 'metadata', 'root.json'), options.trustedRoot);
+  }
+
+  /** The newest TUF root this device trusts (tuf-js keeps it current as it updates). */
+  trustedRootDocument(): string {
+    return readFileSync(join(this.#options.dir, 'metadata', 'root.json'), 'utf8');
+  }
+
+  /** Follows a handover: metadata and images come from the new server, over TLS to its anchor. */
+  moveTo(httpUrl: string, ca: string | Buffer | undefined): void {
+    this.#options = { ...this.#options, httpUrl };
+    const { ca: _old, ...rest } = this.#auth;
+    this.#auth = { ...rest, ...(ca ? { ca } : {}) };
   }
 
   get #stateFile(): string {

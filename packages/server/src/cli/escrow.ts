@@ -6,16 +6,18 @@ import type { Command } from 'commander';
 import { PLATFORM_CHAIN } from '../audit/service.js';
 import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
+import { runDrill } from '../escrow/drill/run.js';
 import type { DepositManifest } from '../escrow/manifest.js';
 import { locateDeposit } from '../escrow/manifest.js';
 import { installMasterKey, installTls, restoreDeposit } from '../escrow/restore.js';
 import { decryptSecrets, generateAgentKey, readIdentityFile } from '../escrow/secrets.js';
 import { depositFromApp } from '../escrow/service.js';
 import { verifyDeposit } from '../escrow/verify.js';
+import type { Dialect } from '../store/db.js';
 import { FilesystemArtifactStore } from '../updates/artifact-store.js';
 import { directClient } from './client.js';
 import { collect, configFrom, globalOptions } from './context.js';
-import { emit, printTable } from './output.js';
+import { emit, printRecord, printTable } from './output.js';
 
 /** A progress bar on stderr for people; nothing for --json or a pipe. */
 function progressBar(
@@ -164,6 +166,8 @@ export function escrowCommands(program: Command): void {
       if (!report.ok) process.exitCode = 1;
     });
 
+  drillCommand(escrow);
+
   escrow
     .command('restore')
     .argument('<bundle>', 'escrow directory, deposit directory or manifest.json')
@@ -245,6 +249,77 @@ export function escrowCommands(program: Command): void {
           },
         );
         if (broken.length) process.exitCode = 1;
+      },
+    );
+}
+
+function drillCommand(escrow: Command): void {
+  escrow
+    .command('drill')
+    .description(
+      'the whole takeover on this machine: a server with N devices, a deposit, a restore on other ports and the other database, the handover, reconnection and a feature checklist; exits 1 on any loss',
+    )
+    .option('--devices <n>', 'simulated devices (real SDK, MQTT/TLS)', '100')
+    .option('--source <dialect>', 'the maker server database: sqlite or postgres', 'sqlite')
+    .option('--target <dialect>', 'the successor database (default: the other dialect)')
+    .option(
+      '--postgres <url>',
+      'PostgreSQL server whose user may create databases (default BRICKLESS_TEST_PG or postgres://postgres@127.0.0.1:5432/postgres)',
+    )
+    .option('--timeout <seconds>', 'how long devices may take to move, and to update', '300')
+    .action(
+      async (
+        opts: { devices: string; source: string; target?: string; postgres?: string; timeout: string },
+        command: Command,
+      ) => {
+        const json = globalOptions(command).json ?? false;
+        const devices = Number(opts.devices);
+        if (!Number.isInteger(devices) || devices < 1 || devices > 100_000)
+          throw new DomainError('validation-failed', '--devices must be 1 to 100,000');
+        const dialect = (value: string): Dialect => {
+          if (value !== 'sqlite' && value !== 'postgres')
+            throw new DomainError('validation-failed', `${value}: the dialect is sqlite or postgres`);
+          return value;
+        };
+        const source = dialect(opts.source);
+        const target = dialect(opts.target ?? (source === 'sqlite' ? 'postgres' : 'sqlite'));
+        const started = Date.now();
+        const report = await runDrill({
+          devices,
+          source,
+          target,
+          postgres:
+            opts.postgres ?? process.env.BRICKLESS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+          timeoutSeconds: Number(opts.timeout),
+          onStep: (step) => {
+            if (!json) process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${step}\n`);
+          },
+        });
+        emit({ json }, report, () => {
+          const s = (v: number | null) => (v === null ? 'never' : `${v} s`);
+          printRecord({
+            devices: report.devices,
+            databases: `${report.source} → ${report.target}`,
+            deposit: `${report.deposit.seconds} s (${report.deposit.rows.toLocaleString('en-US')} rows, ${report.deposit.megabytes} MiB)`,
+            'time to restore': s(report.restoreSeconds),
+            'first device back': s(report.firstReconnectSeconds),
+            '99 % of devices back': s(report.reconnect99Seconds),
+            'restore start → 99 % served': s(report.served99FromRestoreSeconds),
+            'late devices back': `${report.late.devices} in ${s(report.late.backSeconds)} (booted after the old server was gone)`,
+            reconnected: `${report.reconnected} (${(report.reconnectedShare * 100).toFixed(1)} %)`,
+            'devices lost': report.devicesLost,
+            'rows lost': report.rowsLost,
+            features: `${report.features.filter((f) => f.ok).length} of ${report.features.length} pass`,
+          });
+          process.stdout.write('\n');
+          printTable(report.features, [
+            ['feature', (f) => f.name],
+            ['result', (f) => (f.ok ? 'ok' : 'FAILED')],
+            ['detail', (f) => f.detail],
+          ]);
+          process.stdout.write(`\n${report.ok ? 'drill passed' : 'DRILL FAILED'}\n`);
+        });
+        if (!report.ok) process.exitCode = 1;
       },
     );
 }

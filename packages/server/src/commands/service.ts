@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { DomainError, notFound } from '../errors.js';
-import { assertDeviceInOrg } from '../fleet/device-scope.js';
+import { assertDeviceInOrg, assertStillControlled } from '../fleet/device-scope.js';
 import { newId } from '../ids.js';
 import { isUniqueViolation } from '../store/db.js';
 import { decodeCursor, type Page, type PageRequest, toPage } from '../store/pagination.js';
@@ -90,6 +90,7 @@ export class CommandService extends EventEmitter<{ queued: [deviceId: string] }>
       .where('devices.deleted_at', 'is', null)
       .executeTakeFirst();
     if (!device) throw notFound('device', deviceId);
+    await assertStillControlled(this.#db, deviceId);
     if (input.idempotencyKey) {
       const existing = await this.#db
         .selectFrom('commands')

@@ -47,6 +47,7 @@ export const ESCROW_TABLES: readonly { name: keyof Database & string; since: str
   { name: 'report_submissions', since: '0005-vulnerabilities' },
   { name: 'advisories', since: '0005-vulnerabilities' },
   { name: 'disclosures', since: '0005-vulnerabilities' },
+  { name: 'endpoint_records', since: '0006-continuity' },
 ];
 
 /** The tables a deposit at schema `current` must hold. */

@@ -299,7 +299,16 @@ async function writeTags(trx: Executor, deviceId: string, tags: string[]): Promi
  */
 function toRow(
   d: Device,
-): Omit<Database['devices'], 'online' | 'connected_node' | 'last_seen_at' | 'security_version'> {
+): Omit<
+  Database['devices'],
+  | 'online'
+  | 'connected_node'
+  | 'last_seen_at'
+  | 'security_version'
+  | 'endpoint_version'
+  | 'endpoint_status'
+  | 'endpoint_at'
+> {
   return {
     id: d.id,
     org_id: d.orgId,

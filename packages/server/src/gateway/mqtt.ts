@@ -9,6 +9,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { TokenService } from '../access/tokens.js';
 import type { Clock } from '../clock.js';
 import type { CommandService } from '../commands/service.js';
+import type { EndpointService } from '../continuity/endpoints.js';
 import type { EventService } from '../events/service.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Database } from '../store/schema.js';
@@ -58,6 +59,7 @@ export interface GatewayDeps {
   twins: TwinService;
   commands: CommandService;
   rollouts: RolloutEngine;
+  endpoints: EndpointService;
   metrics: Metrics;
   logger: FastifyBaseLogger;
 }
@@ -104,6 +106,13 @@ export class MqttGateway {
     });
     deps.rollouts.on('offer', (deviceId, offer) => {
       if (this.#connected.has(deviceId)) this.#publish(deviceId, 'updates/offer', offer);
+    });
+    // A new endpoint record goes to every connected device it applies to; the others get it
+    // when they next subscribe, or over HTTP (docs/continuity.md).
+    deps.endpoints.on('published', (orgId) => {
+      for (const [deviceId, org] of this.#deviceOrgs) {
+        if (org === orgId && this.#connected.has(deviceId)) void this.#sendEndpoint(deviceId);
+      }
     });
     deps.twins.on('desired', (deviceId) => {
       if (this.#connected.has(deviceId)) void this.#sendDelta(deviceId);
@@ -183,6 +192,9 @@ export class MqttGateway {
         subscriptions.some((s) => s.topic === deviceTopic(identity.deviceId, 'updates/offer'))
       ) {
         void this.#offerUpdate(identity.deviceId);
+      }
+      if (identity && subscriptions.some((s) => s.topic === deviceTopic(identity.deviceId, 'endpoint'))) {
+        void this.#sendEndpoint(identity.deviceId);
       }
     });
     broker.on('clientDisconnect', (client) => {
@@ -347,6 +359,15 @@ export class MqttGateway {
     }
   }
 
+  async #sendEndpoint(deviceId: string): Promise<void> {
+    try {
+      const record = await this.#deps.endpoints.pendingFor(deviceId);
+      if (record) this.#publish(deviceId, 'endpoint', record);
+    } catch (error) {
+      this.#deps.logger.error({ err: error, device: deviceId }, 'could not send the endpoint record');
+    }
+  }
+
   async #deliverCommands(deviceId: string): Promise<void> {
     try {
       for (const request of await this.#deps.commands.takeForDelivery(deviceId))
@@ -368,7 +389,7 @@ export class MqttGateway {
 
   #publish(
     deviceId: string,
-    channel: 'state/delta' | 'errors' | 'commands/request' | 'updates/offer',
+    channel: 'state/delta' | 'errors' | 'commands/request' | 'updates/offer' | 'endpoint',
     body: unknown,
   ): void {
     this.broker.publish(
@@ -432,11 +453,14 @@ export class MqttGateway {
 
   async close(): Promise<void> {
     if (this.#expiryTimer) clearInterval(this.#expiryTimer);
-    await Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // Stop accepting first, then end every open connection: a listener's close waits for its
+    // connections, so awaiting it before they end would wait for devices that never leave.
+    const listeners = this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     for (const client of this.#connected.values()) client.close();
     for (const ws of this.#webSockets?.clients ?? []) ws.terminate();
     this.#webSockets?.close();
     await new Promise<void>((resolve) => (this.#broker ? this.#broker.close(() => resolve()) : resolve()));
+    await Promise.all(listeners);
     await this.#deps.telemetry.drain();
   }
 }

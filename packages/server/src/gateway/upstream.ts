@@ -1,6 +1,7 @@
 import { type UpdateStatus, type UpstreamChannel, updateStatusSchema } from '@brickless/protocol';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { CommandResultRejected, type CommandService } from '../commands/service.js';
+import type { EndpointService } from '../continuity/endpoints.js';
 import { EventRejected, type EventService } from '../events/service.js';
 import type { Metrics } from '../http/metrics.js';
 import { TelemetryRejected, type TelemetryService } from '../telemetry/service.js';
@@ -23,6 +24,7 @@ export type UpstreamResult =
   | { channel: 'state/reported'; twin: Twin }
   | { channel: 'commands/result'; status: string }
   | { channel: 'updates/status'; step: string }
+  | { channel: 'endpoint/status'; status: string }
   | { channel: 'ignored' };
 
 const rejections = [TelemetryRejected, EventRejected, StateRejected, CommandResultRejected];
@@ -48,6 +50,7 @@ export interface UpstreamDeps {
   twins: TwinService;
   commands: CommandService;
   rollouts: RolloutEngine;
+  endpoints: EndpointService;
   metrics: Metrics;
 }
 
@@ -113,6 +116,11 @@ export class UpstreamHandler {
         await this.#deps.rollouts.report(identity.orgId, identity.deviceId, status);
         return { channel, step: status.step };
       }
+      case 'endpoint/status':
+        return {
+          channel,
+          status: (await this.#deps.endpoints.report(identity.orgId, identity.deviceId, body())).status,
+        };
       default:
         // presence: accepted; presence comes from the connection itself.
         return { channel: 'ignored' };

@@ -1,3 +1,4 @@
+import { endpointRoutes, publicEndpointRoutes } from '../continuity/routes.js';
 import '@fastify/swagger';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -144,6 +145,7 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
   services.metrics.instrument(app);
   healthRoutes(app, services);
   await app.register(async (publicScope) => publicRoutes(publicScope, services));
+  await app.register(async (publicScope) => publicEndpointRoutes(publicScope, services));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
@@ -173,6 +175,7 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
     rolloutRoutes(api, services);
     sbomRoutes(api, services);
     vulnerabilityRoutes(api, services);
+    endpointRoutes(api, services);
     caseRoutes(api, services);
   });
   // Devices authenticate with their own credentials, never an API token.

@@ -60,6 +60,10 @@ export interface DevicesTable {
   online: Generated<number>;
   connected_node: string | null;
   security_version: number | null;
+  /** The last endpoint record the device reported on (0006-continuity). */
+  endpoint_version: number | null;
+  endpoint_status: string | null;
+  endpoint_at: string | null;
 }
 
 export interface DeviceTagsTable {
@@ -457,6 +461,16 @@ export interface DisclosuresTable {
   updated_at: string;
 }
 
+export interface EndpointRecordsTable {
+  org_id: string;
+  version: number;
+  mode: string;
+  products: string | null;
+  document: string;
+  created_at: string;
+  created_by: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   brands: BrandsTable;
@@ -495,6 +509,7 @@ export interface Database {
   report_submissions: ReportSubmissionsTable;
   advisories: AdvisoriesTable;
   disclosures: DisclosuresTable;
+  endpoint_records: EndpointRecordsTable;
 }
 
 // Generated is re-exported for tables that later gain serial columns.

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, type ErrorField, notFound } from '../errors.js';
+import { assertStillControlled } from '../fleet/device-scope.js';
 import type { Database } from '../store/schema.js';
 import { type Executor, inTransaction } from '../store/transaction.js';
 
@@ -118,6 +119,7 @@ export class TwinService extends EventEmitter<{ desired: [deviceId: string] }> {
   ): Promise<Twin> {
     const twin = await inTransaction(this.#db, async (trx) => {
       const model = await this.#model(trx, orgId, deviceId);
+      await assertStillControlled(trx, deviceId);
       const problems = this.#check(model, patch, true);
       if (problems.length > 0) {
         throw new DomainError(

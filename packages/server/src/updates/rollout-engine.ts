@@ -96,6 +96,10 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
       .where('d.org_id', '=', rollout.org_id)
       .where('d.product_id', '=', release.product_id)
       .where('d.deleted_at', 'is', null)
+      // A device handed over to a successor or switched to local mode is no longer ours to update.
+      .where((eb) =>
+        eb.or([eb('d.endpoint_status', 'is', null), eb('d.endpoint_status', 'not in', ['moving', 'local'])]),
+      )
       .where((eb) =>
         eb.or([
           eb('d.security_version', 'is', null),

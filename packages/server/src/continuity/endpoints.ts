@@ -1,0 +1,308 @@
+import { createPrivateKey, sign } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { verifyEndpointRecord } from '@brickless/device';
+import {
+  ENDPOINT_RECORD_TYPE,
+  type EndpointRecord,
+  type EndpointRecordBody,
+  type EndpointStatus,
+  endpointRecordProblems,
+} from '@brickless/protocol';
+import { canonicalize } from '@tufjs/canonical-json';
+import type { Kysely } from 'kysely';
+import type { AuditLog } from '../audit/service.js';
+import type { Clock } from '../clock.js';
+import { conflict, DomainError, notFound } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import { inTransaction } from '../store/transaction.js';
+import type { PrivateKeyFile } from '../updates/keys.js';
+import type { UpdateRepository } from '../updates/repository.js';
+
+export interface PublishedRecord {
+  version: number;
+  mode: 'cloud' | 'local';
+  products: string[] | null;
+  record: EndpointRecord;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface HandoverStatus {
+  current: PublishedRecord | null;
+  devices: {
+    /** Live devices the current record applies to. */
+    total: number;
+    /** Reported `arrived` under the current record: they talk to this server now. */
+    arrived: number;
+    /** Reported `moving`: they accepted it and left this server. */
+    movedAway: number;
+    /** Reported `local`: in local mode. */
+    local: number;
+    /** Reported `refused` (the reason is in the device's record). */
+    refused: number;
+    /** Not heard from under the current record yet. */
+    pending: number;
+  };
+  /** Share of devices that acted on the current record (arrived, moved away or local). */
+  share: number;
+}
+
+interface EndpointEvents {
+  /** A record was published: the gateway pushes it to the connected devices it applies to. */
+  published: [orgId: string, record: PublishedRecord];
+}
+
+/** Signs an endpoint record body with key files (root keys or the escrow key), as `handover create|sign` does. */
+export function signEndpointRecord(
+  record: EndpointRecord | EndpointRecordBody,
+  keys: PrivateKeyFile[],
+): EndpointRecord {
+  const envelope: EndpointRecord = 'signed' in record ? record : { signed: record, signatures: [] };
+  const message = Buffer.from(canonicalize(envelope.signed));
+  const signatures = envelope.signatures.filter((s) => !keys.some((k) => k.keyid === s.keyid));
+  for (const key of keys)
+    signatures.push({
+      keyid: key.keyid,
+      sig: sign(null, message, createPrivateKey(key.private)).toString('hex'),
+    });
+  return { signed: envelope.signed, signatures };
+}
+
+/** A new record body with the fields every record has. */
+export function endpointRecordBody(
+  fields: Omit<EndpointRecordBody, '_type' | 'spec_version'>,
+): EndpointRecordBody {
+  return { _type: ENDPOINT_RECORD_TYPE, spec_version: '1.0', ...fields };
+}
+
+/**
+ * Endpoint records (docs/continuity.md, "Handover" and "Sunset"): published after checking them
+ * against the organisation's current TUF root, versioned per organisation, pushed to devices by
+ * the gateway and served to devices that were offline; and where each device stands with them.
+ */
+export class EndpointService extends EventEmitter<EndpointEvents> {
+  readonly #db: Kysely<Database>;
+  readonly #clock: Clock;
+  readonly #audit: AuditLog;
+  readonly #repository: UpdateRepository;
+
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; repository: UpdateRepository }) {
+    super();
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#audit = deps.audit;
+    this.#repository = deps.repository;
+  }
+
+  async publish(actor: string, orgId: string, value: unknown): Promise<PublishedRecord> {
+    const problems = endpointRecordProblems(value);
+    if (problems.length > 0)
+      throw new DomainError(
+        'validation-failed',
+        `endpoint record: ${problems.join('; ')}`,
+        problems.map((message) => ({ field: '/record', message })),
+      );
+    const record = value as EndpointRecord;
+    if (record.signed.org !== orgId)
+      throw new DomainError(
+        'validation-failed',
+        `endpoint record is for organisation ${record.signed.org}, not ${orgId}`,
+      );
+    const root = await this.#repository.currentRootDocument(orgId);
+    if (!root)
+      throw conflict(
+        'the organisation has no TUF root yet: an endpoint record is checked against it (brickless updates init)',
+      );
+    const verdict = verifyEndpointRecord(record, root);
+    if (!verdict.ok)
+      throw new DomainError(
+        'validation-failed',
+        `endpoint record refused (${verdict.reason}): ${verdict.message}`,
+      );
+    if (record.signed.products) {
+      const known = await this.#db
+        .selectFrom('products')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .where('id', 'in', record.signed.products)
+        .execute();
+      const unknown = record.signed.products.filter((p) => !known.some((k) => k.id === p));
+      if (unknown.length > 0) throw notFound('product', unknown.join(', '));
+    }
+    const now = this.#clock.now().toISOString();
+    const published = await inTransaction(this.#db, async (trx) => {
+      const latest = await trx
+        .selectFrom('endpoint_records')
+        .select((eb) => eb.fn.max('version').as('v'))
+        .where('org_id', '=', orgId)
+        .executeTakeFirst();
+      const latestVersion = Number(latest?.v ?? 0);
+      if (record.signed.version <= latestVersion)
+        throw conflict(
+          `endpoint record version ${record.signed.version} is not newer than the published version ${latestVersion}`,
+        );
+      await trx
+        .insertInto('endpoint_records')
+        .values({
+          org_id: orgId,
+          version: record.signed.version,
+          mode: record.signed.mode,
+          products: record.signed.products ? JSON.stringify(record.signed.products) : null,
+          document: JSON.stringify(record),
+          created_at: now,
+          created_by: actor,
+        })
+        .execute();
+      await this.#audit.append(trx, orgId, {
+        actor,
+        action: record.signed.mode === 'local' ? 'endpoint.sunset' : 'endpoint.handover',
+        targetType: 'endpoint-record',
+        targetId: String(record.signed.version),
+        details: {
+          mode: record.signed.mode,
+          ...(record.signed.mqtt ? { mqtt: record.signed.mqtt, http: record.signed.http } : {}),
+          products: record.signed.products ?? 'all',
+          signatures: record.signatures.map((s) => s.keyid),
+        },
+      });
+      return {
+        version: record.signed.version,
+        mode: record.signed.mode,
+        products: record.signed.products ?? null,
+        record,
+        createdAt: now,
+        createdBy: actor,
+      } satisfies PublishedRecord;
+    });
+    this.emit('published', orgId, published);
+    return published;
+  }
+
+  async list(orgId: string): Promise<PublishedRecord[]> {
+    const rows = await this.#db
+      .selectFrom('endpoint_records')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .orderBy('version', 'desc')
+      .execute();
+    return rows.map(toPublished);
+  }
+
+  async latest(orgId: string): Promise<PublishedRecord | null> {
+    const row = await this.#db
+      .selectFrom('endpoint_records')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .orderBy('version', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toPublished(row) : null;
+  }
+
+  /** The newest record for the device's product, when the device has not acted on it yet. */
+  async pendingFor(deviceId: string): Promise<EndpointRecord | null> {
+    const device = await this.#db
+      .selectFrom('devices')
+      .select(['org_id', 'product_id', 'endpoint_version', 'endpoint_status'])
+      .where('id', '=', deviceId)
+      .executeTakeFirst();
+    if (!device) return null;
+    const record = await this.forProduct(device.org_id, device.product_id);
+    if (!record) return null;
+    if ((device.endpoint_version ?? 0) >= record.version && device.endpoint_status !== 'refused') return null;
+    return record.record;
+  }
+
+  /** The newest record that applies to a product (for the device HTTP API and the well-known path). */
+  async forProduct(orgId: string, productId: string | null): Promise<PublishedRecord | null> {
+    for (const record of await this.list(orgId)) {
+      if (!record.products || (productId && record.products.includes(productId))) return record;
+    }
+    return null;
+  }
+
+  /** `endpoint/status` from a device: what it did with a record. */
+  async report(orgId: string, deviceId: string, body: unknown): Promise<EndpointStatus> {
+    const status = body as Partial<EndpointStatus> | null;
+    if (
+      !status ||
+      !Number.isSafeInteger(status.version) ||
+      !['moving', 'arrived', 'local', 'refused'].includes(status.status as string) ||
+      (status.reason !== undefined && (typeof status.reason !== 'string' || status.reason.length > 200))
+    )
+      throw new DomainError(
+        'validation-failed',
+        'endpoint status must be {"version": n, "status": "moving"|"arrived"|"local"|"refused", "reason"?}',
+      );
+    await inTransaction(this.#db, async (trx) => {
+      await trx
+        .updateTable('devices')
+        .set({
+          endpoint_version: status.version as number,
+          endpoint_status: status.status as string,
+          endpoint_at: this.#clock.now().toISOString(),
+        })
+        .where('id', '=', deviceId)
+        .where('org_id', '=', orgId)
+        .execute();
+      await this.#audit.append(trx, orgId, {
+        actor: `device:${deviceId}`,
+        action: `endpoint.${status.status}`,
+        targetType: 'device',
+        targetId: deviceId,
+        details: { version: status.version as number, ...(status.reason ? { reason: status.reason } : {}) },
+      });
+    });
+    return status as EndpointStatus;
+  }
+
+  /** Migration progress under the current record. */
+  async status(orgId: string): Promise<HandoverStatus> {
+    const current = await this.latest(orgId);
+    let query = this.#db
+      .selectFrom('devices')
+      .select((eb) => eb.fn.countAll<number | string>().as('total'))
+      .where('org_id', '=', orgId)
+      .where('deleted_at', 'is', null);
+    if (current?.products) query = query.where('product_id', 'in', current.products);
+    const total = Number((await query.executeTakeFirstOrThrow()).total);
+    const counts = current
+      ? await this.#countsAt(orgId, current)
+      : { arrived: 0, movedAway: 0, local: 0, refused: 0 };
+    const acted = counts.arrived + counts.movedAway + counts.local;
+    return {
+      current,
+      devices: { total, ...counts, pending: Math.max(0, total - acted - counts.refused) },
+      share: total === 0 ? 0 : Math.round((acted / total) * 10000) / 10000,
+    };
+  }
+
+  async #countsAt(orgId: string, current: PublishedRecord) {
+    let query = this.#db
+      .selectFrom('devices')
+      .select(['endpoint_status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('org_id', '=', orgId)
+      .where('deleted_at', 'is', null)
+      .where('endpoint_version', '>=', current.version)
+      .groupBy('endpoint_status');
+    if (current.products) query = query.where('product_id', 'in', current.products);
+    const by = new Map((await query.execute()).map((r) => [r.endpoint_status, Number(r.n)]));
+    return {
+      arrived: by.get('arrived') ?? 0,
+      movedAway: by.get('moving') ?? 0,
+      local: by.get('local') ?? 0,
+      refused: by.get('refused') ?? 0,
+    };
+  }
+}
+
+function toPublished(row: Database['endpoint_records']): PublishedRecord {
+  return {
+    version: Number(row.version),
+    mode: row.mode as 'cloud' | 'local',
+    products: row.products ? (JSON.parse(row.products) as string[]) : null,
+    record: JSON.parse(row.document) as EndpointRecord,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+  };
+}
