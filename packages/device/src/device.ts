@@ -13,6 +13,7 @@ import {
 import mqtt, { type MqttClient } from 'mqtt';
 import { Backoff } from './backoff.js';
 import { fetchEndpointRecord } from './continuity/fetch.js';
+import { LocalLink, type LocalModeOptions } from './continuity/local.js';
 import { verifyEndpointRecord } from './continuity/verify.js';
 import { type DeviceSettings, MemorySettings, SettingsFile } from './settings.js';
 import { UpdateAgent, type UpdateOptions } from './updates/agent.js';
@@ -41,6 +42,11 @@ export interface DeviceOptions {
    * or else `trustedRoot`. `recordUrls` are asked for a record after `failuresBeforeFetch`
    * connection failures in a row, for devices that were offline when the record was pushed.
    */
+  /**
+   * Local mode on the owner's broker (docs/continuity.md): `startLocal()` switches it on next to
+   * the cloud; a sunset record switches the cloud off and local mode on.
+   */
+  local?: LocalModeOptions;
   continuity?: {
     trustedRoot?: string | Buffer;
     productId?: string;
@@ -100,6 +106,8 @@ export class BricklessDevice extends EventEmitter<Events> {
   readonly #updates: UpdateAgent | null;
   readonly #reports: UpdateStatus[] = [];
   #failures = 0;
+  #local: LocalLink | null = null;
+  #localVersion = 0;
   #fetchingRecord = false;
 
   constructor(options: DeviceOptions) {
@@ -197,6 +205,9 @@ export class BricklessDevice extends EventEmitter<Events> {
   /** Connects; resolves on the first successful connection, rejects if it is refused. */
   connect(): Promise<void> {
     this.#closed = false;
+    // After a sunset record the device never calls the cloud again; it serves the LAN if it can.
+    if (this.#settings.load()?.mode === 'local')
+      return this.#options.local ? this.startLocal() : Promise.resolve();
     const loaded = this.#settings?.load();
     const saved = loaded?.deviceId === this.#options.deviceId ? loaded : null;
     const url = saved?.url ?? this.#options.url;
@@ -297,6 +308,8 @@ export class BricklessDevice extends EventEmitter<Events> {
 
   /** Sends a reading now, or keeps it until the device is connected again. */
   async sendTelemetry(values: TelemetryReading['values'], time: Date = new Date()): Promise<void> {
+    await this.#local?.publish(values, 'telemetry').catch(() => {});
+    if (this.isLocalOnly) return;
     this.#buffer.push({ time: time.toISOString(), values });
     if (this.#buffer.length > (this.#options.bufferLimit ?? 1000)) {
       const excess = this.#buffer.length - (this.#options.bufferLimit ?? 1000);
@@ -351,6 +364,8 @@ export class BricklessDevice extends EventEmitter<Events> {
   }
 
   async reportState(state: Record<string, unknown>): Promise<void> {
+    await this.#local?.publish(state, 'state/reported').catch(() => {});
+    if (this.isLocalOnly) return;
     if (!this.#client?.connected) throw new Error('not connected');
     await this.#client.publishAsync(
       deviceTopic(this.#options.deviceId, 'state/reported'),
@@ -437,7 +452,15 @@ export class BricklessDevice extends EventEmitter<Events> {
       });
       await this.#sendEndpointStatus({ version: signed.version, status: 'local' });
       this.emit('endpoint', verdict.record);
-      await this.close();
+      // The cloud connection ends for good; local mode goes on (or starts) on the owner's broker.
+      this.#closed = true;
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
+      const old = this.#client;
+      this.#client = null;
+      await old?.endAsync().catch(() => {});
+      if (this.#options.local)
+        await this.startLocal().catch((error: unknown) => this.emit('handlerError', error));
       return true;
     }
     this.#settings?.save({
@@ -487,6 +510,15 @@ export class BricklessDevice extends EventEmitter<Events> {
     if (this.#seen.includes(request.id)) return;
     this.#seen.push(request.id);
     if (this.#seen.length > SEEN_COMMANDS) this.#seen.shift();
+    const reply = await this.#runCommand(request);
+    await this.#client
+      ?.publishAsync(deviceTopic(this.#options.deviceId, 'commands/result'), JSON.stringify(reply), {
+        qos: 1,
+      })
+      .catch(() => {});
+  }
+
+  async #runCommand(request: CommandRequestPayload): Promise<Reply> {
     const handler = this.#commands.get(request.name);
     let reply: Reply;
     if (!handler) {
@@ -503,15 +535,46 @@ export class BricklessDevice extends EventEmitter<Events> {
         reply = { status: 'error', id: request.id, error: { code, message: (error as Error).message } };
       }
     }
-    await this.#client
-      ?.publishAsync(deviceTopic(this.#options.deviceId, 'commands/result'), JSON.stringify(reply), {
-        qos: 1,
-      })
-      .catch(() => {});
+    return reply;
+  }
+
+  /** True after a sunset record: the cloud is off for good. */
+  get isLocalOnly(): boolean {
+    return this.#settings.load()?.mode === 'local';
+  }
+
+  /** Whether local mode is on and connected to the owner's broker. */
+  get localConnected(): boolean {
+    return this.#local?.connected ?? false;
+  }
+
+  /**
+   * Switches local mode on: the device joins the owner's broker, announces itself to Home
+   * Assistant and takes commands and state changes from the LAN, next to the cloud or instead.
+   */
+  async startLocal(): Promise<void> {
+    if (this.#local) return;
+    if (!this.#options.local)
+      throw new Error('local mode needs the `local` options (the owner’s broker and credentials)');
+    this.#local = new LocalLink(this.#options.deviceId, this.#options.local, {
+      command: (request) => this.#runCommand(request),
+      desired: async (state) => {
+        this.#localVersion++;
+        await this.#deltaHandler?.(state, this.#localVersion);
+      },
+    });
+    await this.#local.start();
+  }
+
+  async stopLocal(): Promise<void> {
+    const local = this.#local;
+    this.#local = null;
+    await local?.stop();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    await this.stopLocal();
     this.#updates?.close();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;

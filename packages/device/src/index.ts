@@ -6,6 +6,13 @@
 export { type CapabilityModel, PROTOCOL_VERSION } from '@brickless/protocol';
 export { Backoff } from './backoff.js';
 export { type ClaimedCredential, type ClaimOptions, claim } from './claim.js';
+export {
+  type DeviceInfo,
+  type DiscoveryMessage,
+  discoveryMessages,
+  localTopics,
+} from './continuity/home-assistant.js';
+export type { LocalModeOptions } from './continuity/local.js';
 export { type RecordVerdict, verifyEndpointRecord } from './continuity/verify.js';
 export {
   BricklessDevice,

@@ -70,6 +70,65 @@ function describe(record: EndpointRecord, published: PublishedRecord | null, out
   );
 }
 
+export function sunsetCommand(program: Command): void {
+  program
+    .command('sunset')
+    .description(
+      "end a product's cloud service: a signed record switches its devices to local mode, and the end-of-support notice (CRA Art. 13(23)) is published",
+    )
+    .requiredOption('--product <id>', 'the product whose devices go local')
+    .requiredOption('--key <file>', 'a root or escrow key file (repeat up to the root threshold)', collect)
+    .option('--message <text>', 'the notice to owners: why, from when, what they can do')
+    .option('--message-file <file>', 'the notice, from a file')
+    .option('--version <n>', 'record version (default: one above the published one)')
+    .option('--out <file>', 'also write the notice as Markdown (for the market surveillance authority)')
+    .action(
+      async (
+        opts: {
+          product: string;
+          key: string[];
+          message?: string;
+          messageFile?: string;
+          version?: string;
+          out?: string;
+        },
+        command: Command,
+      ) =>
+        withClient(command, async (ctx) => {
+          const message = opts.messageFile ? readFileSync(opts.messageFile, 'utf8') : opts.message;
+          if (!message?.trim())
+            throw new DomainError('validation-failed', 'give the notice with --message or --message-file');
+          const { record } = await createRecord(
+            ctx,
+            { mode: 'local', products: [opts.product] },
+            { key: opts.key, ...(opts.version ? { version: opts.version } : {}) },
+          );
+          const result = await ctx.client.request<{ published: PublishedRecord; noticeUrl: string }>(
+            'POST',
+            `/v1/orgs/${enc(record.signed.org)}/products/${enc(opts.product)}/sunset`,
+            { record, message },
+          );
+          if (opts.out)
+            writeFileSync(
+              opts.out,
+              `# End of support: product ${opts.product}\n\nEffective ${record.signed.issued}.\n\n${message.trim()}\n\n` +
+                `Devices switch to local mode under signed endpoint record version ${record.signed.version}.\n` +
+                `Public notice: ${result.noticeUrl}\n`,
+              { flag: 'wx' },
+            );
+          emit({ json: ctx.json }, result, () => {
+            describe(record, result.published);
+            process.stdout.write(
+              `  notice: ${result.noticeUrl}\n` +
+                '  CRA Art. 13(23): also inform the market surveillance authority before the cessation takes effect' +
+                (opts.out ? ` (the notice is in ${opts.out})` : '') +
+                '\n',
+            );
+          });
+        }),
+    );
+}
+
 export function handoverCommands(program: Command): void {
   const handover = program
     .command('handover')

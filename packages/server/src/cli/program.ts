@@ -6,7 +6,7 @@ import { brandCommands } from './brands.js';
 import { withClient } from './context.js';
 import { deviceCommands } from './devices.js';
 import { escrowCommands } from './escrow.js';
-import { handoverCommands } from './handover.js';
+import { handoverCommands, sunsetCommand } from './handover.js';
 import { migrateCommand } from './migrate.js';
 import { orgCommands } from './orgs.js';
 import { emit, printRecord } from './output.js';
@@ -68,6 +68,7 @@ export function buildProgram(): Command {
   vulnerabilityCommands(program);
   escrowCommands(program);
   handoverCommands(program);
+  sunsetCommand(program);
   reportCommands(program);
   simulateCommand(program);
 

@@ -20,6 +20,8 @@ import type { UpdateRepository } from '../updates/repository.js';
 
 export interface PublishedRecord {
   version: number;
+  /** Sunset records: what the maker tells owners and authorities (CRA Art. 13(23)). */
+  notice: { message: string } | null;
   mode: 'cloud' | 'local';
   products: string[] | null;
   record: EndpointRecord;
@@ -72,7 +74,9 @@ export function signEndpointRecord(
 export function endpointRecordBody(
   fields: Omit<EndpointRecordBody, '_type' | 'spec_version'>,
 ): EndpointRecordBody {
-  return { _type: ENDPOINT_RECORD_TYPE, spec_version: '1.0', ...fields };
+  // Canonical JSON has no `undefined`: absent fields are left out, not signed as holes.
+  const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  return { _type: ENDPOINT_RECORD_TYPE, spec_version: '1.0', ...defined } as EndpointRecordBody;
 }
 
 /**
@@ -94,7 +98,41 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
     this.#repository = deps.repository;
   }
 
-  async publish(actor: string, orgId: string, value: unknown): Promise<PublishedRecord> {
+  /**
+   * A sunset: a local-mode record for one product, with the end-of-support notice owners and the
+   * market surveillance authority are given (CRA Art. 13(23)); published like any record.
+   */
+  async sunset(
+    actor: string,
+    orgId: string,
+    productId: string,
+    value: unknown,
+    message: string,
+  ): Promise<PublishedRecord> {
+    const record = value as EndpointRecord;
+    if (
+      record?.signed?.mode !== 'local' ||
+      record.signed.products?.length !== 1 ||
+      record.signed.products[0] !== productId
+    )
+      throw new DomainError(
+        'validation-failed',
+        `a sunset record has mode "local" and products [${JSON.stringify(productId)}]`,
+      );
+    if (message.trim().length === 0 || message.length > 20_000)
+      throw new DomainError(
+        'validation-failed',
+        'the notice message must say something (at most 20,000 characters)',
+      );
+    return this.publish(actor, orgId, value, { message: message.replace(/\r\n/g, '\n') });
+  }
+
+  async publish(
+    actor: string,
+    orgId: string,
+    value: unknown,
+    notice?: { message: string },
+  ): Promise<PublishedRecord> {
     const problems = endpointRecordProblems(value);
     if (problems.length > 0)
       throw new DomainError(
@@ -149,6 +187,7 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
           mode: record.signed.mode,
           products: record.signed.products ? JSON.stringify(record.signed.products) : null,
           document: JSON.stringify(record),
+          notice: notice ? JSON.stringify(notice) : null,
           created_at: now,
           created_by: actor,
         })
@@ -169,6 +208,7 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
         version: record.signed.version,
         mode: record.signed.mode,
         products: record.signed.products ?? null,
+        notice: notice ?? null,
         record,
         createdAt: now,
         createdBy: actor,
@@ -301,6 +341,7 @@ function toPublished(row: Database['endpoint_records']): PublishedRecord {
     version: Number(row.version),
     mode: row.mode as 'cloud' | 'local',
     products: row.products ? (JSON.parse(row.products) as string[]) : null,
+    notice: row.notice ? (JSON.parse(row.notice) as { message: string }) : null,
     record: JSON.parse(row.document) as EndpointRecord,
     createdAt: row.created_at,
     createdBy: row.created_by,

@@ -50,7 +50,7 @@ export interface DepositOptions {
 
 /** The protocol documents a successor needs to keep devices talking: shipped in the repository's docs/. */
 const DOCS_DIR = fileURLToPath(new URL('../../../../docs/', import.meta.url));
-const PROTOCOL_DOCS = ['protocol.md', 'asyncapi.yaml', 'continuity.md'];
+const PROTOCOL_DOCS = ['protocol.md', 'asyncapi.yaml', 'continuity.md', 'local-mode.md'];
 
 /**
  * Writes one deposit into the escrow directory: every table as NDJSON chunks, the artifacts,

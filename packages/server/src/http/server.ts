@@ -1,4 +1,4 @@
-import { endpointRoutes, publicEndpointRoutes } from '../continuity/routes.js';
+import { endpointRoutes, publicEndpointRoutes, publicSunsetRoutes } from '../continuity/routes.js';
 import '@fastify/swagger';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -146,6 +146,7 @@ export async function buildHttp(services: Services, options: HttpOptions): Promi
   healthRoutes(app, services);
   await app.register(async (publicScope) => publicRoutes(publicScope, services));
   await app.register(async (publicScope) => publicEndpointRoutes(publicScope, services));
+  await app.register(async (publicScope) => publicSunsetRoutes(publicScope, services));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {

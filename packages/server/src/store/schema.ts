@@ -467,6 +467,7 @@ export interface EndpointRecordsTable {
   mode: string;
   products: string | null;
   document: string;
+  notice: string | null;
   created_at: string;
   created_by: string;
 }

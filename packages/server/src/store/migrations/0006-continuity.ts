@@ -13,6 +13,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     /** JSON list of product ids, or null for every product. */
     .addColumn('products', 'text')
     .addColumn('document', 'text', (c) => c.notNull())
+    /** Sunset records: the end-of-support notice (CRA Art. 13(23)) as JSON `{message}`. */
+    .addColumn('notice', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('created_by', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('endpoint_records_pk', ['org_id', 'version'])
