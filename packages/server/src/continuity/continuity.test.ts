@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { BricklessDevice } from '@brickless/device';
+import type { CapabilityModel } from '@brickless/protocol';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { type App, createApp } from '../app.js';
@@ -104,7 +105,7 @@ for (const dialect of testDialects) {
           name: 'Smart Plug',
           hardwareRevision: 'A',
           supportEnds: '2031-12-31',
-          capabilities: plugCapabilities,
+          capabilities: plugCapabilities as unknown as CapabilityModel,
         },
       });
       productId = product.body.id;
@@ -236,7 +237,7 @@ for (const dialect of testDialects) {
           url: `mqtt://127.0.0.1:${owner.port}`,
           username: 'owner',
           password: 'lan-secret-42',
-          capabilities: plugCapabilities,
+          capabilities: plugCapabilities as unknown as CapabilityModel,
           info: { name: 'Living room plug', manufacturer: 'Acme', model: 'PLUG-1' },
         },
       });
@@ -372,7 +373,7 @@ for (const dialect of testDialects) {
           url: `mqtt://127.0.0.1:${owner.port}`,
           username: 'owner',
           password: 'lan-secret-42',
-          capabilities: plugCapabilities,
+          capabilities: plugCapabilities as unknown as CapabilityModel,
           info: { name: 'Living room plug' },
         },
       });
