@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { openSqliteConnection } from '../packages/server/src/store/sqlite-driver.js';
 import { cliPath, root } from '../test/support/cli.js';
+import { benchContinuity, continuitySection } from './continuity.js';
 import { type FanoutResult, fanoutLoad } from './fanout.js';
 import { idleTlsConnections, residentBytes } from './idle.js';
 import { type LoadDevice, type LoadResult, publishLoad } from './load.js';
@@ -316,6 +317,21 @@ function updateRows(u: UpdateBench): string[] {
   ];
 }
 
+/** Replaces one `## ` section of docs/benchmarks.md (or appends it), keeping the rest. */
+function replaceSection(heading: string, section: string): void {
+  const file = join(root, 'docs', 'benchmarks.md');
+  const current = readFileSync(file, 'utf8');
+  const start = current.indexOf(heading);
+  const next = start >= 0 ? current.indexOf('\n## ', start + 3) : -1;
+  const end = next >= 0 ? next + 1 : -1;
+  writeFileSync(
+    file,
+    start < 0
+      ? `${current.trimEnd()}\n\n${section}`
+      : `${current.slice(0, start)}${section}${end >= 0 ? current.slice(end) : ''}`,
+  );
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'brickless-bench-'));
   if (process.env.BENCH_ONLY === 'vulnerabilities') {
@@ -331,6 +347,14 @@ async function main(): Promise<void> {
         ? `${current.trimEnd()}\n\n${section}`
         : `${current.slice(0, start)}${section}${next >= 0 ? current.slice(next + 1) : ''}`;
     writeFileSync(file, updated);
+    process.stdout.write(section);
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'continuity') {
+    // Only the continuity benchmark; its section of docs/benchmarks.md is replaced, the rest kept.
+    const section = continuitySection(await benchContinuity());
+    replaceSection('## Continuity', section);
     process.stdout.write(section);
     rmSync(dir, { recursive: true, force: true });
     return;
@@ -369,6 +393,7 @@ async function main(): Promise<void> {
     );
     const updates = await benchUpdates(dir, { freePort, spawnBrickless });
     const vulnerabilities = vulnerabilitySection(await benchVulnerabilityDialects());
+    const continuity = continuitySection(await benchContinuity());
     const ratio = brickless.perSecond / mosquitto.perSecond;
     const date = new Date().toISOString().slice(0, 10);
     const rows = [
@@ -448,8 +473,9 @@ rollout row has no reference tool; it shows the whole loop at fleet scale: offer
 two-second engine tick, every device refreshing TUF metadata and reporting each step over MQTT.
 
 ${vulnerabilities}
-Environment variables: \`BENCH_DOWNLOAD_CLIENTS\`, \`BENCH_IMAGE_MIB\`, \`BENCH_ROLLOUT_DEVICES\`,
+${continuity}Environment variables: \`BENCH_DOWNLOAD_CLIENTS\`, \`BENCH_IMAGE_MIB\`, \`BENCH_ROLLOUT_DEVICES\`,
 \`BENCH_ONLY=updates\` (only the update rows, printed, the file untouched), \`BENCH_ONLY=vulnerabilities\` (only the matching section, replaced in this file), \`BENCH_VULN_SBOMS\`, \`BENCH_VULN_COMPONENTS\`, \`BENCH_VULN_RECORDS\`, \`BENCH_PG\` (a PostgreSQL admin URL for the PostgreSQL row), \`BENCH_DEVICES\`, \`BENCH_SECONDS\`, \`BENCH_IN_FLIGHT\`,
+\`BENCH_ONLY=continuity\`, \`BENCH_CONTINUITY_REGISTRY\`, \`BENCH_CONTINUITY_ROWS\`, \`BENCH_CONTINUITY_DEVICES\`,
 \`BENCH_FANOUT_PUBLISHERS\`, \`BENCH_IDLE_DEVICES\`, \`BENCH_COMMANDS\`, and \`BENCH_PROFILE=DIR\` for a
 V8 CPU profile of each brickless server run.
 `;

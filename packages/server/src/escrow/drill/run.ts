@@ -15,6 +15,7 @@ import { depositFromApp } from '../service.js';
 import { startFleet } from './fleet.js';
 import { ApiFailure, startInstance } from './instance.js';
 import { newKey, publishRoot, shipRelease } from './maker.js';
+import { seedRegistry } from './registry.js';
 
 export interface DrillOptions {
   devices: number;
@@ -25,6 +26,19 @@ export interface DrillOptions {
   /** Seconds to wait for devices to move, and for the update. */
   timeoutSeconds: number;
   onStep?: (step: string) => void;
+  /** A large registry seeded into the maker's database before the deposit (the benchmark). */
+  registry?: { devices: number; telemetryRows: number };
+  /** Update only this many devices in the signed-update check (default: all). */
+  updateSample?: number;
+  /** Runs after the checklist, before anything is removed: the benchmark times reference tools here. */
+  afterChecks?: (context: {
+    sourceDatabase: string;
+    targetDatabase: string;
+    /** The successor's data dir (master key, artifacts). */
+    targetDataDir: string;
+    escrowDir: string;
+    identity: string;
+  }) => Promise<void>;
 }
 
 export interface Feature {
@@ -171,6 +185,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     cleanups.unshift(() => fleet.close());
     await Promise.all(fleet.devices.map((d) => d.device.sendTelemetry({ power: 10 })));
     await Promise.all(fleet.devices.slice(0, 10).map((d) => d.device.reportState({ on: false })));
+    if (options.registry) {
+      step(`seeding ${options.registry.devices} more devices and ${options.registry.telemetryRows} readings`);
+      await seedRegistry(
+        maker.app.services.store,
+        org.id,
+        product.id,
+        options.registry.devices,
+        options.registry.telemetryRows,
+      );
+    }
 
     // The deposit, from the running server, while devices are connected.
     step('depositing');
@@ -359,27 +383,35 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         signers: [escrowKey],
       });
       const release = await shipRelease(successor, org.id, product.id, '1.1.0', successorTargets);
+      const sample = fleet.devices.slice(0, Math.min(options.updateSample ?? options.devices, 10_000));
       await successor.call('POST', `/v1/orgs/${org.id}/rollouts`, {
         releaseId: release,
-        selector: { firmwareVersions: ['1.0.0'] },
+        selector: { deviceIds: sample.map((d) => d.id) },
         waves: [100],
       });
       const updated = () =>
-        fleet.devices.filter(
+        sample.filter(
           (d) => d.device.updates?.state.slots[d.device.updates.state.active]?.version === '1.1.0',
         ).length;
       const done = await until(
         async () => {
           await successor.app.services.rolloutEngine.tick();
-          return updated() === options.devices;
+          return updated() === sample.length;
         },
         timeout,
         500,
       );
-      if (!done) throw new Error(`${updated()} of ${options.devices} devices run 1.1.0`);
-      return `${options.devices} devices verified (TUF, root 2 signed by the escrow key) and run 1.1.0 from the successor`;
+      if (!done) throw new Error(`${updated()} of ${sample.length} devices run 1.1.0`);
+      return `${sample.length} devices verified (TUF, root 2 signed by the escrow key) and run 1.1.0 from the successor`;
     });
 
+    await options.afterChecks?.({
+      sourceDatabase: sourceDb.url,
+      targetDatabase: targetDb.url,
+      targetDataDir: successorDir,
+      escrowDir,
+      identity,
+    });
     const reconnected = arrivals.length + lateBack.length;
     const devicesLost = options.devices - reconnected;
     const lateSeconds = lateBack.length ? seconds(Math.max(...lateBack) - lateStart) : null;
