@@ -36,6 +36,9 @@ export async function startInstance(options: { dataDir: string; database: string
     artifacts: join(options.dataDir, 'artifacts'),
     https: { key: tls.key, cert: tls.cert },
     logger: false,
+    // Every simulated device connects from 127.0.0.1: the per-address connection limit, meant for
+    // devices on distinct addresses, would turn a fleet-wide reconnect into refusals here.
+    gatewayLimits: { connectsPerSecond: 1_000_000, connectBurst: 10_000_000 },
   });
   try {
     await app.http.listen({ host: '127.0.0.1', port: 0 });
