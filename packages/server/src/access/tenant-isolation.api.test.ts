@@ -189,6 +189,8 @@ for (const dialect of testDialects) {
       'POST /v1/orgs/{org}/report-cases/{caseId}/submissions': { stage: 'early-warning' },
       'POST /v1/orgs/{org}/advisories': { vulnerabilities: ['CVE-2020-8203'] },
       'POST /v1/orgs/{org}/advisories/{advisoryId}/publish': {},
+      'POST /v1/orgs/{org}/endpoint-records': { signed: {}, signatures: [] },
+      'POST /v1/orgs/{org}/products/{productId}/sunset': { record: {}, message: 'planted' },
       'PATCH /v1/orgs/{org}/disclosures/{disclosureId}': { status: 'closed' },
     });
 

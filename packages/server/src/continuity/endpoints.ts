@@ -109,6 +109,14 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
     value: unknown,
     message: string,
   ): Promise<PublishedRecord> {
+    // Another organisation's product is not found, exactly like a missing one.
+    const product = await this.#db
+      .selectFrom('products')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('id', '=', productId)
+      .executeTakeFirst();
+    if (!product) throw notFound('product', productId);
     const record = value as EndpointRecord;
     if (
       record?.signed?.mode !== 'local' ||
