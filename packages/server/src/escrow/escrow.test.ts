@@ -322,6 +322,12 @@ for (const [from, to] of pairs) {
       const manifestText = readFileSync(manifestPath, 'utf8');
       writeFileSync(manifestPath, manifestText.slice(0, 200));
       await assert.rejects(verifyDeposit(escrowDir, {}), /not JSON \(truncated or damaged\)/);
+      // A hostile manifest: a part outside the deposit, a table without chunks.
+      const hostile = JSON.parse(manifestText);
+      hostile.files['../../../etc/passwd'] = { sha256: '0'.repeat(64), bytes: 1 };
+      hostile.tables.devices = { columns: [], rows: 'many' };
+      writeFileSync(manifestPath, JSON.stringify(hostile));
+      await assert.rejects(verifyDeposit(escrowDir, {}), /damaged: table devices; file name "\.\.\/\.\.\/\.\.\/etc\/passwd"/);
       writeFileSync(manifestPath, manifestText);
       assert.ok((await verifyDeposit(escrowDir, {})).ok, 'all repaired');
     });

@@ -94,5 +94,40 @@ export function locateDeposit(bundle: string, depositId?: string): LocatedDeposi
     throw new Error(
       `escrow: ${file} is not a ${ESCROW_FORMAT} manifest (format ${JSON.stringify(manifest?.format)})`,
     );
+  const problems = manifestProblems(manifest);
+  if (problems.length > 0) throw new Error(`escrow: ${file} is damaged: ${problems.join('; ')}`);
   return { escrowDir, depositDir, manifest, manifestSha256: sha256Of(text) };
+}
+
+/** A deposit-relative path that stays inside the deposit: no absolute path, no `..`. */
+export function isSafePart(name: string): boolean {
+  return (
+    typeof name === 'string' &&
+    /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(name) &&
+    !name.split('/').includes('..')
+  );
+}
+
+/** The shape a manifest must have before anything in it is trusted (paths, counts, names). */
+function manifestProblems(m: DepositManifest): string[] {
+  const problems: string[] = [];
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (typeof m.id !== 'string' || !Number.isInteger(m.sequence)) problems.push('id and sequence');
+  if (!isObject(m.schema) || !Array.isArray(m.schema.migrations) || typeof m.schema.current !== 'string')
+    problems.push('schema');
+  if (!isObject(m.tables)) problems.push('tables');
+  else
+    for (const [name, t] of Object.entries(m.tables)) {
+      if (!isObject(t) || !Array.isArray(t.columns) || !Array.isArray(t.chunks) || !Number.isInteger(t.rows))
+        problems.push(`table ${name}`);
+    }
+  if (!Array.isArray(m.artifacts)) problems.push('artifacts');
+  if (!isObject(m.files)) problems.push('files');
+  else
+    for (const name of Object.keys(m.files))
+      if (!isSafePart(name)) problems.push(`file name ${JSON.stringify(name)}`);
+  if (!isObject(m.secrets) || !isSafePart(m.secrets.file) || !Array.isArray(m.secrets.recipients))
+    problems.push('secrets');
+  if (!isObject(m.stats)) problems.push('stats');
+  return problems;
 }
