@@ -327,7 +327,10 @@ for (const [from, to] of pairs) {
       hostile.files['../../../etc/passwd'] = { sha256: '0'.repeat(64), bytes: 1 };
       hostile.tables.devices = { columns: [], rows: 'many' };
       writeFileSync(manifestPath, JSON.stringify(hostile));
-      await assert.rejects(verifyDeposit(escrowDir, {}), /damaged: table devices; file name "\.\.\/\.\.\/\.\.\/etc\/passwd"/);
+      await assert.rejects(
+        verifyDeposit(escrowDir, {}),
+        /damaged: table devices; file name "\.\.\/\.\.\/\.\.\/etc\/passwd"/,
+      );
       writeFileSync(manifestPath, manifestText);
       assert.ok((await verifyDeposit(escrowDir, {})).ok, 'all repaired');
     });

@@ -171,6 +171,17 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       );
       credentials.push(...batch.devices);
     }
+    // Seeded before devices connect: a long synchronous SQLite insert would stall their keepalives.
+    if (options.registry) {
+      step(`seeding ${options.registry.devices} more devices and ${options.registry.telemetryRows} readings`);
+      await seedRegistry(
+        maker.app.services.store,
+        org.id,
+        product.id,
+        options.registry.devices,
+        options.registry.telemetryRows,
+      );
+    }
     step(`connecting ${options.devices} devices`);
     const fleet = await startFleet({
       credentials,
@@ -185,16 +196,6 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     cleanups.unshift(() => fleet.close());
     await Promise.all(fleet.devices.map((d) => d.device.sendTelemetry({ power: 10 })));
     await Promise.all(fleet.devices.slice(0, 10).map((d) => d.device.reportState({ on: false })));
-    if (options.registry) {
-      step(`seeding ${options.registry.devices} more devices and ${options.registry.telemetryRows} readings`);
-      await seedRegistry(
-        maker.app.services.store,
-        org.id,
-        product.id,
-        options.registry.devices,
-        options.registry.telemetryRows,
-      );
-    }
 
     // The deposit, from the running server, while devices are connected.
     step('depositing');
