@@ -52,6 +52,11 @@ export interface DeviceOptions {
     productId?: string;
     recordUrls?: string[];
     failuresBeforeFetch?: number;
+    /**
+     * A device waits a random time below this before it connects to the new server, so a fleet
+     * handed over at once does not arrive at once (default 10 s; 0 moves at once).
+     */
+    moveSpreadMs?: number;
   };
 }
 
@@ -481,6 +486,8 @@ export class BricklessDevice extends EventEmitter<Events> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await old?.endAsync().catch(() => {});
+    const spread = this.#options.continuity?.moveSpreadMs ?? 10_000;
+    if (spread > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * spread));
     if (!this.#closed) await this.connect().catch(() => {});
     return true;
   }

@@ -87,7 +87,7 @@ for (const dialect of testDialects) {
         ca: gatewayA.ca,
         settingsFile: join(work, c.deviceId, 'settings.json'),
         backoff: { initialMs: 50, maxMs: 500 },
-        continuity: { trustedRoot: root, productId },
+        continuity: { trustedRoot: root, productId, moveSpreadMs: 0 },
         ...extra,
       });
       devices.push(d);

@@ -60,7 +60,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         securityVersion: 1,
         httpAgent: agent,
       },
-      continuity: { recordUrls, failuresBeforeFetch: 3 },
+      // Arrivals spread over about 12 ms per device (100 a second): what this one process can take.
+      continuity: {
+        recordUrls,
+        failuresBeforeFetch: 3,
+        moveSpreadMs: Math.max(500, options.credentials.length * 12),
+      },
     });
     device.on('endpoint', () => {
       device.once('connected', () => {
