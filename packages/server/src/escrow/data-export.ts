@@ -37,9 +37,8 @@ function lineHash(line: string): number {
 }
 
 /**
- * Streams one table into chunk objects. Rows are read in pages in physical order (SQLite rowid,
- * PostgreSQL ctid, which PostgreSQL 14+ scans by range), inside the caller's snapshot
- * transaction, so no key column is needed and 10 million rows never sit in memory. Each row is
+ * Streams one table into chunk objects. Rows are read in pages (SQLite: by rowid; PostgreSQL: a
+ * cursor) inside the caller's snapshot transaction, so no key column is needed and 10 million rows never sit in memory. Each row is
  * one line: a JSON array of the values in column order, text as strings, numbers as numbers,
  * nulls as null, the same on either dialect. Chunk boundaries depend on the rows' content, not
  * their position, so a row added or changed in a later deposit changes one chunk, not every
@@ -66,39 +65,48 @@ export async function exportTable(
     bytes = 0;
   };
   const selectList = sql.join(columns.map((c) => sql.ref(c.name)));
-  let after: string | number | null = null;
-  for (;;) {
-    const page: { rows: Record<string, unknown>[] } =
-      dialect === 'sqlite'
-        ? await sql<Record<string, unknown>>`select rowid as "__rk", ${selectList} from ${sql.table(table)}
-            where rowid > ${after ?? -1} order by rowid limit ${PAGE_ROWS}`.execute(trx)
-        : await sql<
-            Record<string, unknown>
-          >`select ctid::text as "__rk", ${selectList} from ${sql.table(table)}
-            where ${after === null ? sql`true` : sql`ctid > ${after}::tid`} order by ctid limit ${PAGE_ROWS}`.execute(
-            trx,
-          );
-    for (const row of page.rows) {
-      const values = columns.map((c) => {
-        const value = row[c.name];
-        // pg returns bigint as text; SQLite may hand back a bigint for very large integers.
-        if (c.numeric && value !== null && typeof value !== 'number') return Number(value);
-        return value ?? null;
-      });
-      const line = JSON.stringify(values);
-      lines.push(line);
-      bytes += line.length + 1;
-      entry.rows++;
-      if (
-        (lineHash(line) & BOUNDARY_MASK) === 0 ||
-        lines.length >= MAX_CHUNK_ROWS ||
-        bytes >= MAX_CHUNK_BYTES
-      )
-        await flush();
+  const addRow = async (row: Record<string, unknown>) => {
+    const values = columns.map((c) => {
+      const value = row[c.name];
+      // pg returns bigint as text; SQLite may hand back a bigint for very large integers.
+      if (c.numeric && value !== null && typeof value !== 'number') return Number(value);
+      return value ?? null;
+    });
+    const line = JSON.stringify(values);
+    lines.push(line);
+    bytes += line.length + 1;
+    entry.rows++;
+    if ((lineHash(line) & BOUNDARY_MASK) === 0 || lines.length >= MAX_CHUNK_ROWS || bytes >= MAX_CHUNK_BYTES)
+      await flush();
+  };
+  if (dialect === 'postgres') {
+    // A server-side cursor inside the snapshot transaction: one scan, fetched page by page.
+    // (Paging by ctid ranges makes PostgreSQL sort the rest of the table for every page.)
+    const cursor = sql.id(`escrow_${table}`);
+    await sql`declare ${cursor} no scroll cursor for select ${selectList} from ${sql.table(table)}`.execute(
+      trx,
+    );
+    for (;;) {
+      const page = await sql<
+        Record<string, unknown>
+      >`fetch forward ${sql.raw(String(PAGE_ROWS))} from ${cursor}`.execute(trx);
+      for (const row of page.rows) await addRow(row);
+      onRows(page.rows.length, 0);
+      if (page.rows.length < PAGE_ROWS) break;
     }
-    onRows(page.rows.length, 0);
-    if (page.rows.length < PAGE_ROWS) break;
-    after = page.rows[page.rows.length - 1]?.__rk as string | number;
+    await sql`close ${cursor}`.execute(trx);
+  } else {
+    let after = -1;
+    for (;;) {
+      const page = await sql<
+        Record<string, unknown>
+      >`select rowid as "__rk", ${selectList} from ${sql.table(table)}
+        where rowid > ${after} order by rowid limit ${PAGE_ROWS}`.execute(trx);
+      for (const row of page.rows) await addRow(row);
+      onRows(page.rows.length, 0);
+      if (page.rows.length < PAGE_ROWS) break;
+      after = Number(page.rows[page.rows.length - 1]?.__rk);
+    }
   }
   await flush();
   return entry;
