@@ -15,6 +15,7 @@ import { Backoff } from './backoff.js';
 import { fetchEndpointRecord } from './continuity/fetch.js';
 import { LocalLink, type LocalModeOptions } from './continuity/local.js';
 import { verifyEndpointRecord } from './continuity/verify.js';
+import { endClient } from './end-client.js';
 import { type DeviceSettings, MemorySettings, SettingsFile } from './settings.js';
 import { UpdateAgent, type UpdateOptions } from './updates/agent.js';
 
@@ -106,6 +107,8 @@ export class BricklessDevice extends EventEmitter<Events> {
   #client: MqttClient | null = null;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Set by close(): work still under way (a move, a switch to local mode) starts nothing new. */
+  #stopped = false;
   #dropped = 0;
   #flushing: Promise<void> | null = null;
   readonly #updates: UpdateAgent | null;
@@ -173,7 +176,7 @@ export class BricklessDevice extends EventEmitter<Events> {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    await this.#client?.endAsync();
+    await endClient(this.#client);
     // A first attempt that fails is not the end: the connection retries with backoff, and the
     // trial boot's health check runs whenever it is connected again.
     await this.connect().catch(() => {});
@@ -210,6 +213,7 @@ export class BricklessDevice extends EventEmitter<Events> {
   /** Connects; resolves on the first successful connection, rejects if it is refused. */
   connect(): Promise<void> {
     this.#closed = false;
+    this.#stopped = false;
     // After a sunset record the device never calls the cloud again; it serves the LAN if it can.
     if (this.#settings.load()?.mode === 'local')
       return this.#options.local ? this.startLocal() : Promise.resolve();
@@ -463,8 +467,8 @@ export class BricklessDevice extends EventEmitter<Events> {
       this.#timer = null;
       const old = this.#client;
       this.#client = null;
-      await old?.endAsync().catch(() => {});
-      if (this.#options.local)
+      await endClient(old);
+      if (this.#options.local && !this.#stopped)
         await this.startLocal().catch((error: unknown) => this.emit('handlerError', error));
       return true;
     }
@@ -485,7 +489,7 @@ export class BricklessDevice extends EventEmitter<Events> {
     this.#client = null;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    await old?.endAsync().catch(() => {});
+    await endClient(old);
     const spread = this.#options.continuity?.moveSpreadMs ?? 10_000;
     if (spread > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * spread));
     if (!this.#closed) await this.connect().catch(() => {});
@@ -563,14 +567,22 @@ export class BricklessDevice extends EventEmitter<Events> {
     if (this.#local) return;
     if (!this.#options.local)
       throw new Error('local mode needs the `local` options (the owner’s broker and credentials)');
-    this.#local = new LocalLink(this.#options.deviceId, this.#options.local, {
+    const link = new LocalLink(this.#options.deviceId, this.#options.local, {
       command: (request) => this.#runCommand(request),
       desired: async (state) => {
         this.#localVersion++;
         await this.#deltaHandler?.(state, this.#localVersion);
       },
     });
-    await this.#local.start();
+    this.#local = link;
+    try {
+      await link.start();
+    } catch (error) {
+      // A refused login or a stop while connecting leaves no client retrying in the background.
+      if (this.#local === link) this.#local = null;
+      await link.stop();
+      throw error;
+    }
   }
 
   async stopLocal(): Promise<void> {
@@ -581,10 +593,11 @@ export class BricklessDevice extends EventEmitter<Events> {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopped = true;
     await this.stopLocal();
     this.#updates?.close();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    await this.#client?.endAsync();
+    await endClient(this.#client);
   }
 }

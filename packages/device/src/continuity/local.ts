@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CapabilityModel, CommandRequestPayload, Reply } from '@brickless/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
+import { endClient } from '../end-client.js';
 import { type DeviceInfo, discoveryMessages, localTopics } from './home-assistant.js';
 
 /**
@@ -70,6 +71,8 @@ export class LocalLink {
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
       client.once('error', reject);
+      // stop() while still connecting: no 'connect' will come.
+      client.once('end', () => reject(new Error('local mode stopped before it connected')));
     });
     // Announced before start() resolves, and again after every reconnect (the broker may have lost them).
     await this.#announce(client);
@@ -149,10 +152,9 @@ export class LocalLink {
     const client = this.#client;
     this.#client = null;
     if (!client) return;
+    // The graceful end waits (bounded) for this 'offline' to be acknowledged.
     if (client.connected)
-      await client
-        .publishAsync(this.#topics.availability, 'offline', { qos: 1, retain: true })
-        .catch(() => {});
-    await client.endAsync();
+      client.publish(this.#topics.availability, 'offline', { qos: 1, retain: true }, () => {});
+    await endClient(client);
   }
 }
