@@ -20,8 +20,9 @@ export interface ContinuityBench {
 }
 
 /**
- * Devices and both servers share one process in the drill: each device holds a socket on each side,
- * so N devices need 2N descriptors and a few hundred more. Reads the soft limit from /proc.
+ * The drill's devices run in child processes, but both servers share the drill's process: each
+ * device holds a socket there, so N devices need N descriptors and a few hundred more. Reads the
+ * soft limit from /proc.
  */
 export function openFileLimit(): number {
   try {
@@ -34,7 +35,7 @@ export function openFileLimit(): number {
     return 1024;
   }
 }
-const deviceBudget = () => Math.floor((openFileLimit() - 1500) / 2);
+const deviceBudget = () => openFileLimit() - 2000;
 
 const timed = async (work: () => unknown): Promise<number> => {
   const start = process.hrtime.bigint();
@@ -138,7 +139,7 @@ export function continuitySection(b: ContinuityBench): string {
   ];
   return `## Continuity: escrow deposit, restore and takeover
 
-\`BENCH_ONLY=continuity\` replaces this section.${d.devices < 10_000 ? ` The drill ran ${fmt(d.devices)} simulated devices, not 10,000: devices and both servers share one process, 2 descriptors per device, and this machine allows ${fmt(openFileLimit())} open files per process (\`ulimit -Hn\`, not raisable here); \`BENCH_CONTINUITY_DEVICES\` sets it where the limit allows.` : ''} A registry of ${fmt(b.registry.devices)} devices and ${fmt(b.registry.telemetryRows)} readings (plus the drill's own ${fmt(d.devices)} devices) in the maker's SQLite database; the takeover drill (\`brickless escrow drill\`) deposits from the running server, restores into PostgreSQL on other ports, hands over, and checks ${d.features.length} features (${d.features.filter((f) => f.ok).length} passed; rows lost: ${d.rowsLost}; devices lost: ${d.devicesLost}). The reference tools run on the same databases in the same run.
+\`BENCH_ONLY=continuity\` replaces this section.${d.devices < 10_000 ? ` The drill ran ${fmt(d.devices)} simulated devices, not 10,000: both servers share one process, a descriptor per device, and this machine allows ${fmt(openFileLimit())} open files per process; \`BENCH_CONTINUITY_DEVICES\` sets it where the limit allows.` : ''} A registry of ${fmt(b.registry.devices)} devices and ${fmt(b.registry.telemetryRows)} readings (plus the drill's own ${fmt(d.devices)} devices) in the maker's SQLite database; the takeover drill (\`brickless escrow drill\`) deposits from the running server, restores into PostgreSQL on other ports, hands over, and checks ${d.features.length} features (${d.features.filter((f) => f.ok).length} passed; rows lost: ${d.rowsLost}; devices lost: ${d.devicesLost}). The reference tools run on the same databases in the same run.
 
 | workload | brickless | reference | ratio | target (issue 6) |
 |---|---|---|---|---|

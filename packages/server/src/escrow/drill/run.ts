@@ -194,8 +194,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     });
     // Devices stop before the servers (cleanups run first to last).
     cleanups.unshift(() => fleet.close());
-    await Promise.all(fleet.devices.map((d) => d.device.sendTelemetry({ power: 10 })));
-    await Promise.all(fleet.devices.slice(0, 10).map((d) => d.device.reportState({ on: false })));
+    await fleet.sendTelemetry(fleet.devices, { power: 10 });
+    await fleet.reportState(fleet.devices.slice(0, 10), { on: false });
 
     // The deposit, from the running server, while devices are connected.
     step('depositing');
@@ -238,7 +238,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const lateCount = options.devices >= 2 ? Math.max(1, Math.floor(options.devices / 10)) : 0;
     const late = fleet.devices.slice(options.devices - lateCount);
     const online = fleet.devices.slice(0, options.devices - lateCount);
-    await Promise.all(late.map((d) => d.device.close()));
+    await fleet.stop(late);
 
     // The handover: the escrow agent signs where the devices go, the old server pushes it.
     step(`handing over (${online.length} devices online, ${late.length} off)`);
@@ -300,12 +300,19 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     await maker.close();
     const lateStart = Date.now();
     const recordUrl = `${successor.httpUrl}/public/orgs/maker/endpoint.json`;
-    await Promise.all(late.map((d) => fleet.restart(d, [recordUrl])));
+    await fleet.restart(late, [recordUrl]);
     await until(() => late.every((d) => d.arrivedAt !== null), timeout);
     const lateBack = late.map((d) => d.arrivedAt).filter((t): t is number => t !== null);
-    const status = await successor.call<{ devices: { arrived: number } }>(
-      'GET',
-      `/v1/orgs/${org.id}/handover`,
+    // Devices report `arrived` as they connect; the successor records each report (with its audit
+    // entry) as it comes, so the count may trail the connections by a little.
+    let status = { devices: { arrived: 0 } };
+    await until(
+      async () => {
+        status = await successor.call<{ devices: { arrived: number } }>('GET', `/v1/orgs/${org.id}/handover`);
+        return status.devices.arrived >= options.devices;
+      },
+      timeout,
+      1_000,
     );
     await check('late devices found the record', async () => {
       if (lateBack.length !== late.length)
@@ -319,7 +326,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     });
     await check('telemetry', async () => {
       const since = Date.now();
-      await Promise.all(fleet.devices.map((d) => d.device.sendTelemetry({ power: 42 })));
+      await fleet.sendTelemetry(fleet.devices, { power: 42 });
       const stored = async () =>
         Number(
           (
@@ -390,19 +397,21 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         selector: { deviceIds: sample.map((d) => d.id) },
         waves: [100],
       });
-      const updated = () =>
-        sample.filter(
-          (d) => d.device.updates?.state.slots[d.device.updates.state.active]?.version === '1.1.0',
-        ).length;
+      let updatedCount = 0;
+      const updated = async () => {
+        const versions = await fleet.versions(sample);
+        updatedCount = [...versions.values()].filter((v) => v === '1.1.0').length;
+        return updatedCount;
+      };
       const done = await until(
         async () => {
           await successor.app.services.rolloutEngine.tick();
-          return updated() === sample.length;
+          return (await updated()) === sample.length;
         },
         timeout,
         500,
       );
-      if (!done) throw new Error(`${updated()} of ${sample.length} devices run 1.1.0`);
+      if (!done) throw new Error(`${updatedCount} of ${sample.length} devices run 1.1.0`);
       return `${sample.length} devices verified (TUF, root 2 signed by the escrow key) and run 1.1.0 from the successor`;
     });
 
