@@ -59,17 +59,25 @@ export class AuditLog {
 
   /** Appends an entry. Call inside the transaction that makes the change it records. */
   async append(trx: Executor, chain: string, input: AuditInput): Promise<AuditEntry> {
-    // Create the head row if missing; concurrent first appends both succeed here.
-    await trx
-      .insertInto('audit_heads')
-      .values({ chain, seq: 0, hash: GENESIS_HASH })
-      .onConflict((oc) => oc.column('chain').doNothing())
-      .execute();
     // On PostgreSQL the row lock serialises appends to one chain across connections and nodes;
     // SQLite serialises every write transaction already (and has no FOR UPDATE).
-    let headQuery = trx.selectFrom('audit_heads').select(['seq', 'hash']).where('chain', '=', chain);
-    if (this.#dialect === 'postgres') headQuery = headQuery.forUpdate();
-    const head = await headQuery.executeTakeFirstOrThrow();
+    const readHead = () => {
+      let headQuery = trx.selectFrom('audit_heads').select(['seq', 'hash']).where('chain', '=', chain);
+      if (this.#dialect === 'postgres') headQuery = headQuery.forUpdate();
+      return headQuery.executeTakeFirst();
+    };
+    let head = await readHead();
+    if (!head) {
+      // A chain's first entry: create the head; concurrent first appends both succeed here, and
+      // the lock then orders them.
+      await trx
+        .insertInto('audit_heads')
+        .values({ chain, seq: 0, hash: GENESIS_HASH })
+        .onConflict((oc) => oc.column('chain').doNothing())
+        .execute();
+      head = await readHead();
+      if (!head) throw new Error(`audit chain ${chain} has no head`);
+    }
 
     const at = this.#clock.now();
     const fields: ChainedFields = {

@@ -188,6 +188,17 @@ export class CommandService extends EventEmitter<{ queued: [deviceId: string] }>
    */
   async takeForDelivery(deviceId: string): Promise<CommandRequest[]> {
     const now = this.#clock.now().toISOString();
+    // Most devices connect with nothing waiting: one read, no transaction (a reconnect storm sends
+    // this for every device). A command queued after this read is sent as it is queued.
+    const waiting = await this.#db
+      .selectFrom('commands')
+      .select('id')
+      .where('device_id', '=', deviceId)
+      .where('status', 'in', ['queued', 'delivered'])
+      .where('expires_at', '>', now)
+      .limit(1)
+      .executeTakeFirst();
+    if (!waiting) return [];
     return inTransaction(this.#db, async (trx) => {
       const rows = await trx
         .selectFrom('commands')

@@ -110,9 +110,7 @@ export class MqttGateway {
     // A new endpoint record goes to every connected device it applies to; the others get it
     // when they next subscribe, or over HTTP (docs/continuity.md).
     deps.endpoints.on('published', (orgId) => {
-      for (const [deviceId, org] of this.#deviceOrgs) {
-        if (org === orgId && this.#connected.has(deviceId)) void this.#sendEndpoint(deviceId);
-      }
+      void this.#pushEndpoint(orgId);
     });
     deps.twins.on('desired', (deviceId) => {
       if (this.#connected.has(deviceId)) void this.#sendDelta(deviceId);
@@ -356,6 +354,20 @@ export class MqttGateway {
         this.#publish(deviceId, 'state/delta', { version: twin.desiredVersion, state: twin.delta });
     } catch (error) {
       this.#deps.logger.error({ err: error, device: deviceId }, 'could not send the state delta');
+    }
+  }
+
+  /** A new record to every connected device of the organisation it applies to, read in bulk. */
+  async #pushEndpoint(orgId: string): Promise<void> {
+    const deviceIds = [...this.#deviceOrgs]
+      .filter(([deviceId, org]) => org === orgId && this.#connected.has(deviceId))
+      .map(([deviceId]) => deviceId);
+    try {
+      const pending = await this.#deps.endpoints.pendingForMany(orgId, deviceIds);
+      for (const [deviceId, record] of pending)
+        if (this.#connected.has(deviceId)) this.#publish(deviceId, 'endpoint', record);
+    } catch (error) {
+      this.#deps.logger.error({ err: error, org: orgId }, 'could not push the endpoint record');
     }
   }
 
