@@ -294,8 +294,11 @@ export class BricklessDevice extends EventEmitter<Events> {
       // Arrived where an endpoint record sent it: the new server counts it as moved.
       const saved = this.#settings?.load();
       if (saved?.endpointStatus === 'moving' && saved.endpointVersion !== undefined) {
-        await this.#sendEndpointStatus({ version: saved.endpointVersion, status: 'arrived' });
-        this.#settings?.save({ ...saved, endpointStatus: 'arrived' });
+        // Marked arrived only once the new server acknowledged it; otherwise the next connection
+        // tells it again (the server counts arrivals from these reports).
+        if (await this.#sendEndpointStatus({ version: saved.endpointVersion, status: 'arrived' }))
+          this.#settings?.save({ ...saved, endpointStatus: 'arrived' });
+        else throw new Error('arrival not acknowledged');
       }
     } catch {
       return; // the connection went away again; close schedules the next attempt
@@ -407,14 +410,19 @@ export class BricklessDevice extends EventEmitter<Events> {
     }
   }
 
-  async #sendEndpointStatus(status: EndpointStatus): Promise<void> {
+  /** Tells the server what the device did with a record; whether the server acknowledged it. */
+  async #sendEndpointStatus(status: EndpointStatus): Promise<boolean> {
     // Not connected (a record fetched while the old server is gone): nobody to tell.
-    if (!this.#client?.connected) return;
-    await this.#client
-      ?.publishAsync(deviceTopic(this.#options.deviceId, 'endpoint/status'), JSON.stringify(status), {
+    const client = this.#client;
+    if (!client?.connected) return false;
+    return client
+      .publishAsync(deviceTopic(this.#options.deviceId, 'endpoint/status'), JSON.stringify(status), {
         qos: 1,
       })
-      .catch(() => {});
+      .then(
+        () => true,
+        () => false,
+      );
   }
 
   /**
