@@ -15,6 +15,7 @@ import type { Clock } from '../clock.js';
 import { conflict, DomainError, notFound } from '../errors.js';
 import type { Database } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
+import { WriteBatcher } from '../store/write-batcher.js';
 import type { PrivateKeyFile } from '../updates/keys.js';
 import type { UpdateRepository } from '../updates/repository.js';
 
@@ -89,6 +90,8 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #repository: UpdateRepository;
+  /** Devices' reports, written a batch per transaction (a whole fleet reports within seconds). */
+  readonly #reports: WriteBatcher<{ orgId: string; deviceId: string; status: EndpointStatus }>;
 
   constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; repository: UpdateRepository }) {
     super();
@@ -96,6 +99,7 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#repository = deps.repository;
+    this.#reports = new WriteBatcher((reports) => this.#writeReports(reports));
   }
 
   /**
@@ -299,26 +303,32 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
         'validation-failed',
         'endpoint status must be {"version": n, "status": "moving"|"arrived"|"local"|"refused", "reason"?}',
       );
-    await inTransaction(this.#db, async (trx) => {
-      await trx
-        .updateTable('devices')
-        .set({
-          endpoint_version: status.version as number,
-          endpoint_status: status.status as string,
-          endpoint_at: this.#clock.now().toISOString(),
-        })
-        .where('id', '=', deviceId)
-        .where('org_id', '=', orgId)
-        .execute();
-      await this.#audit.append(trx, orgId, {
-        actor: `device:${deviceId}`,
-        action: `endpoint.${status.status}`,
-        targetType: 'device',
-        targetId: deviceId,
-        details: { version: status.version as number, ...(status.reason ? { reason: status.reason } : {}) },
-      });
-    });
+    await this.#reports.add({ orgId, deviceId, status: status as EndpointStatus });
     return status as EndpointStatus;
+  }
+
+  async #writeReports(reports: { orgId: string; deviceId: string; status: EndpointStatus }[]): Promise<void> {
+    await inTransaction(this.#db, async (trx) => {
+      for (const { orgId, deviceId, status } of reports) {
+        await trx
+          .updateTable('devices')
+          .set({
+            endpoint_version: status.version,
+            endpoint_status: status.status,
+            endpoint_at: this.#clock.now().toISOString(),
+          })
+          .where('id', '=', deviceId)
+          .where('org_id', '=', orgId)
+          .execute();
+        await this.#audit.append(trx, orgId, {
+          actor: `device:${deviceId}`,
+          action: `endpoint.${status.status}`,
+          targetType: 'device',
+          targetId: deviceId,
+          details: { version: status.version, ...(status.reason ? { reason: status.reason } : {}) },
+        });
+      }
+    });
   }
 
   /** Migration progress under the current record. */

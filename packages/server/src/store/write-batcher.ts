@@ -1,0 +1,42 @@
+/**
+ * Groups small writes that arrive together into one transaction. In a reconnect storm every
+ * arriving device reports at once; written one transaction each, with an audit entry on one chain,
+ * the pooled connections queue on the chain head's row lock and everything else waits for a
+ * connection. Batched, the lock is taken once per batch. Each caller's promise settles when its
+ * batch has committed (or failed), so an acknowledgement still means the write is durable.
+ */
+export class WriteBatcher<T> {
+  readonly #write: (items: T[]) => Promise<void>;
+  readonly #maxItems: number;
+  readonly #delayMs: number;
+  #queue: { item: T; resolve(): void; reject(error: unknown): void }[] = [];
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(write: (items: T[]) => Promise<void>, options: { maxItems?: number; delayMs?: number } = {}) {
+    this.#write = write;
+    this.#maxItems = options.maxItems ?? 200;
+    this.#delayMs = options.delayMs ?? 10;
+  }
+
+  add(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (this.#queue.length >= this.#maxItems) void this.#flush();
+      else if (!this.#timer) this.#timer = setTimeout(() => void this.#flush(), this.#delayMs);
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const batch = this.#queue.splice(0, this.#maxItems);
+    if (batch.length === 0) return;
+    if (this.#queue.length > 0) this.#timer = setTimeout(() => void this.#flush(), this.#delayMs);
+    try {
+      await this.#write(batch.map((entry) => entry.item));
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+    }
+  }
+}
