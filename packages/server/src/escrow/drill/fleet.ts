@@ -14,14 +14,8 @@ export interface DrillDevice {
   commands: number;
 }
 
-export interface FleetOptions {
-  credentials: { deviceId: string; secret: string }[];
-  mqttUrl: string;
-  httpUrl: string;
-  ca: string;
-  root: string;
-  productId: string;
-  dir: string;
+/** What every fleet process gets (fleet-protocol.ts), with the defaults left open. */
+export interface FleetOptions extends Omit<WorkerOptions, 'concurrency' | 'moveSpreadMs'> {
   /** Connections each process opens at once at start. */
   concurrency?: number;
   /** Devices per process (each connection holds a descriptor; the open-file limit is per process). */
