@@ -295,10 +295,10 @@ export class BricklessDevice extends EventEmitter<Events> {
       const saved = this.#settings?.load();
       if (saved?.endpointStatus === 'moving' && saved.endpointVersion !== undefined) {
         // Marked arrived only once the new server acknowledged it; otherwise the next connection
-        // tells it again (the server counts arrivals from these reports).
+        // tells it again (the server counts arrivals from these reports). The device works on
+        // either way.
         if (await this.#sendEndpointStatus({ version: saved.endpointVersion, status: 'arrived' }))
           this.#settings?.save({ ...saved, endpointStatus: 'arrived' });
-        else throw new Error('arrival not acknowledged');
       }
     } catch {
       return; // the connection went away again; close schedules the next attempt
