@@ -20,6 +20,7 @@ import { GatewayAuthenticator, type GatewayClient } from './authentication.js';
 import type { DeviceCredentialService, DeviceIdentity } from './credentials.js';
 import { createEmitter } from './emitter.js';
 import { IntegrationAccess } from './integrations.js';
+import { PresenceRecorder } from './presence.js';
 import { RateLimiter } from './rate-limit.js';
 import { MessageRefused, parseJson, UpstreamHandler } from './upstream.js';
 
@@ -84,12 +85,14 @@ export class MqttGateway {
   readonly #deviceOrgs = new Map<string, string>();
   readonly #integrations: IntegrationAccess;
   readonly #upstream: UpstreamHandler;
+  readonly #presenceRecorder: PresenceRecorder;
 
   constructor(deps: GatewayDeps, limits: Partial<GatewayLimits> = {}) {
     this.#deps = deps;
     this.#limits = { ...defaultLimits, ...limits };
     this.#integrations = new IntegrationAccess(deps.tokens, this.#deviceOrgs);
     this.#upstream = new UpstreamHandler(deps);
+    this.#presenceRecorder = new PresenceRecorder(deps);
     const now = () => deps.clock.now().getTime();
     this.#auth = new GatewayAuthenticator(
       { ...deps, integrations: this.#integrations, deviceOrgs: this.#deviceOrgs },
@@ -171,7 +174,7 @@ export class MqttGateway {
       socket.setNoDelay?.(true);
       if (!brickless) return;
       this.#connected.set(client.id, client);
-      void this.#presence(client as DeviceClient, true);
+      this.#presence(client as DeviceClient, true);
     });
     // A device that (re)connects learns what changed while it was away as soon as it listens.
     broker.on('subscribe', (subscriptions, client) => {
@@ -199,7 +202,7 @@ export class MqttGateway {
       const { integration } = client as DeviceClient;
       if (integration) this.#integrations.track(client, integration, false);
       if (this.#connected.get(client.id) === client) this.#connected.delete(client.id);
-      void this.#presence(client as DeviceClient, false);
+      this.#presence(client as DeviceClient, false);
     });
     broker.on('clientError', (client, error) =>
       this.#deps.logger.debug({ device: client.id, err: error }, 'mqtt client error'),
@@ -432,26 +435,14 @@ export class MqttGateway {
     return subscription;
   }
 
-  async #presence(client: DeviceClient, online: boolean): Promise<void> {
+  #presence(client: DeviceClient, online: boolean): void {
     const identity = client.brickless;
     if (!identity) return;
     this.#deps.metrics.connectedDevices.inc(online ? 1 : -1);
     // A session taken over by a new connection of the same device ends after the new one began:
     // that old session's end must not mark the device offline.
     if (!online && this.#connected.has(identity.deviceId)) return;
-    let update = this.#deps.db
-      .updateTable('devices')
-      .set({
-        last_seen_at: this.#deps.clock.now().toISOString(),
-        online: online ? 1 : 0,
-        connected_node: online ? this.#deps.nodeId : null,
-      })
-      .where('id', '=', identity.deviceId);
-    // Going offline only clears a record this node holds: the device may already be on another node.
-    if (!online) update = update.where('connected_node', '=', this.#deps.nodeId);
-    await update
-      .execute()
-      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'presence update failed'));
+    this.#presenceRecorder.record(identity.deviceId, online);
   }
 
   /** Closes the device's connection, if it has one (revocation, rotation). */
@@ -474,5 +465,6 @@ export class MqttGateway {
     await new Promise<void>((resolve) => (this.#broker ? this.#broker.close(() => resolve()) : resolve()));
     await Promise.all(listeners);
     await this.#deps.telemetry.drain();
+    await this.#presenceRecorder.close();
   }
 }

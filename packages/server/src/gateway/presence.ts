@@ -1,0 +1,162 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Database } from '../store/schema.js';
+
+export interface PresenceDeps {
+  db: Kysely<Database>;
+  clock: Clock;
+  /** This node's name in presence records. */
+  nodeId: string;
+  logger: FastifyBaseLogger;
+}
+
+export interface PresenceOptions {
+  /** How long a change waits for others to join its batch. */
+  delayMs?: number;
+  /** Devices per statement (SQLite allows 32,766 bound values; PostgreSQL 65,535). */
+  maxItems?: number;
+  /** First delay before a failed batch is written again; doubles up to maxRetryMs. */
+  retryMs?: number;
+  maxRetryMs?: number;
+}
+
+/**
+ * Records which devices are online and on which node, and when each was last seen.
+ *
+ * One UPDATE per connect and disconnect was lost under a reconnect storm: thousands of them
+ * queued for the pooled connections, waited past the pool's acquire timeout and failed, and
+ * devices that were connected stayed marked offline, so the rollout engine, which offers updates
+ * only to devices it can reach, never offered them one. Here the latest change per device wins,
+ * changes are written in batches (two statements per batch), and a batch that fails is written
+ * again later unless a newer change for the same device superseded it: presence converges to the
+ * connections this node really holds.
+ */
+export class PresenceRecorder {
+  readonly #deps: PresenceDeps;
+  readonly #delayMs: number;
+  readonly #maxItems: number;
+  readonly #retryMs: number;
+  readonly #maxRetryMs: number;
+  /** Latest unwritten change per device: true for online, false for offline. Insertion-ordered. */
+  readonly #pending = new Map<string, boolean>();
+  #timer: NodeJS.Timeout | null = null;
+  #draining: Promise<void> | null = null;
+  #failures = 0;
+  #closed = false;
+
+  constructor(deps: PresenceDeps, options: PresenceOptions = {}) {
+    this.#deps = deps;
+    this.#delayMs = options.delayMs ?? 20;
+    this.#maxItems = options.maxItems ?? 1000;
+    this.#retryMs = options.retryMs ?? 250;
+    this.#maxRetryMs = options.maxRetryMs ?? 5000;
+  }
+
+  /** Notes that a device connected to (online) or left (offline) this node. */
+  record(deviceId: string, online: boolean): void {
+    // Re-inserted so that the map's order stays the order of the latest changes.
+    this.#pending.delete(deviceId);
+    this.#pending.set(deviceId, online);
+    this.#schedule(this.#failures === 0 ? this.#delayMs : this.#backoff());
+  }
+
+  /** Changes not yet written (for metrics and tests). */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Writes every pending change now. Resolves when they are written, rejects with the storage's
+   * error if a batch fails (which stays pending and is retried unless the recorder is closed).
+   */
+  flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    // One writer at a time, so two changes of one device are never written out of order.
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = null;
+      if (this.#pending.size > 0) this.#schedule(this.#failures === 0 ? this.#delayMs : this.#backoff());
+    });
+    return this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.size > 0) await this.#writeBatch();
+  }
+
+  /** Writes what is pending once, then stops retrying (the node is shutting down). */
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } catch (error) {
+      this.#deps.logger.warn(
+        { err: error, pending: this.#pending.size },
+        'presence not written at shutdown; the next start of this node clears its records',
+      );
+    } finally {
+      this.#closed = true;
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed || this.#timer || this.#draining) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.flush().catch(() => undefined); // logged in #writeBatch; retried by its schedule
+    }, delayMs);
+    this.#timer.unref?.();
+  }
+
+  #backoff(): number {
+    return Math.min(this.#maxRetryMs, this.#retryMs * 2 ** Math.max(0, this.#failures - 1));
+  }
+
+  async #writeBatch(): Promise<void> {
+    const batch = [...this.#pending].slice(0, this.#maxItems);
+    for (const [deviceId] of batch) this.#pending.delete(deviceId);
+    const online = batch.filter(([, on]) => on).map(([deviceId]) => deviceId);
+    const offline = batch.filter(([, on]) => !on).map(([deviceId]) => deviceId);
+    const seen = this.#deps.clock.now().toISOString();
+    const { nodeId } = this.#deps;
+    try {
+      await this.#deps.db.transaction().execute(async (tx) => {
+        if (online.length > 0) {
+          await tx
+            .updateTable('devices')
+            .set({ online: 1, connected_node: nodeId, last_seen_at: seen })
+            .where('id', 'in', online)
+            .execute();
+        }
+        if (offline.length > 0) {
+          // Going offline only clears a record this node holds (or nobody does): the device may
+          // already be connected to another node, which wrote its own record.
+          await tx
+            .updateTable('devices')
+            .set({ online: 0, connected_node: null, last_seen_at: seen })
+            .where('id', 'in', offline)
+            .where((eb) => eb.or([eb('connected_node', '=', nodeId), eb('connected_node', 'is', null)]))
+            .execute();
+        }
+      });
+      this.#failures = 0;
+    } catch (error) {
+      // Put back what no newer change superseded, in front of what arrived meanwhile.
+      const newer = [...this.#pending];
+      this.#pending.clear();
+      for (const [deviceId, on] of batch) this.#pending.set(deviceId, on);
+      for (const [deviceId, on] of newer) {
+        this.#pending.delete(deviceId);
+        this.#pending.set(deviceId, on);
+      }
+      this.#failures += 1;
+      this.#deps.logger.warn(
+        { err: error, devices: batch.length, attempt: this.#failures },
+        'presence update failed; retrying',
+      );
+      throw error;
+    }
+  }
+}
