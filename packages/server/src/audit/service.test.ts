@@ -152,6 +152,36 @@ for (const dialect of testDialects) {
       assert.deepEqual({ ok: report.ok, entries: report.entries }, { ok: true, entries: 40 });
     });
 
+    it('appends a batch in order, beside single appends and other batches running at once', async () => {
+      await write(2);
+      const batch = (from: number, n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          actor: 'fleet',
+          action: 'endpoint.arrived',
+          targetType: 'device',
+          targetId: `d${from + i}`,
+          details: { i: from + i },
+        }));
+      // More entries than one INSERT holds, so the batch is split.
+      const [big] = await Promise.all([
+        inTransaction(store.db, (trx) => log.appendMany(trx, 'org_a', batch(0, 4500))),
+        inTransaction(store.db, (trx) => log.appendMany(trx, 'org_a', batch(10_000, 3))),
+        write(2),
+      ]);
+      assert.deepEqual(big.map((e) => e.targetId).slice(0, 3), ['d0', 'd1', 'd2']);
+      assert.deepEqual(
+        big.slice(1).map((e) => e.seq - 1),
+        big.slice(0, -1).map((e) => e.seq),
+        'consecutive',
+      );
+      assert.equal(
+        await inTransaction(store.db, (trx) => log.appendMany(trx, 'org_a', [])).then((e) => e.length),
+        0,
+      );
+      const report = await log.verify(store.db, 'org_a');
+      assert.deepEqual({ ok: report.ok, entries: report.entries }, { ok: true, entries: 2 + 4500 + 3 + 2 });
+    });
+
     it('verifies long chains page by page', async () => {
       const rows = Array.from({ length: 2500 }, (_, i) => i);
       await inTransaction(store.db, async (trx) => {

@@ -41,6 +41,8 @@ export interface AuditQuery {
 }
 
 const VERIFY_PAGE = 1000;
+/** Entries per INSERT: 11 bound values each, under SQLite's 32,766 and PostgreSQL's 65,535. */
+const INSERT_ROWS = 2000;
 
 /**
  * The tamper-evident audit log: one hash chain per organisation (its auditors can verify it
@@ -59,6 +61,18 @@ export class AuditLog {
 
   /** Appends an entry. Call inside the transaction that makes the change it records. */
   async append(trx: Executor, chain: string, input: AuditInput): Promise<AuditEntry> {
+    const [entry] = await this.appendMany(trx, chain, [input]);
+    if (!entry) throw new Error('audit append wrote nothing');
+    return entry;
+  }
+
+  /**
+   * Appends entries in order with one head read, one multi-row insert per few thousand entries and
+   * one head update: a batch of writes (a fleet reporting at once) holds the chain's lock for a few
+   * statements instead of three per entry. Call inside the transaction that makes the changes.
+   */
+  async appendMany(trx: Executor, chain: string, inputs: AuditInput[]): Promise<AuditEntry[]> {
+    if (inputs.length === 0) return [];
     // On PostgreSQL the row lock serialises appends to one chain across connections and nodes;
     // SQLite serialises every write transaction already (and has no FOR UPDATE).
     const readHead = () => {
@@ -80,37 +94,47 @@ export class AuditLog {
     }
 
     const at = this.#clock.now();
-    const fields: ChainedFields = {
-      chain,
-      seq: Number(head.seq) + 1,
-      id: newId('aud', at),
-      at: at.toISOString(),
-      actor: input.actor,
-      action: input.action,
-      targetType: input.targetType,
-      targetId: input.targetId,
-      details: input.details,
-      prevHash: head.hash,
-    };
-    const hash = entryHash(fields);
-    await trx
-      .insertInto('audit_entries')
-      .values({
+    let seq = Number(head.seq);
+    let prevHash = head.hash;
+    const entries: AuditEntry[] = inputs.map((input) => {
+      seq += 1;
+      const fields: ChainedFields = {
         chain,
-        seq: fields.seq,
-        id: fields.id,
-        at: fields.at,
-        actor: fields.actor,
-        action: fields.action,
-        target_type: fields.targetType,
-        target_id: fields.targetId,
-        details: JSON.stringify(fields.details),
-        prev_hash: fields.prevHash,
-        hash,
-      })
-      .execute();
-    await trx.updateTable('audit_heads').set({ seq: fields.seq, hash }).where('chain', '=', chain).execute();
-    return { ...fields, hash };
+        seq,
+        id: newId('aud', at),
+        at: at.toISOString(),
+        actor: input.actor,
+        action: input.action,
+        targetType: input.targetType,
+        targetId: input.targetId,
+        details: input.details,
+        prevHash,
+      };
+      prevHash = entryHash(fields);
+      return { ...fields, hash: prevHash };
+    });
+    for (let i = 0; i < entries.length; i += INSERT_ROWS) {
+      await trx
+        .insertInto('audit_entries')
+        .values(
+          entries.slice(i, i + INSERT_ROWS).map((entry) => ({
+            chain,
+            seq: entry.seq,
+            id: entry.id,
+            at: entry.at,
+            actor: entry.actor,
+            action: entry.action,
+            target_type: entry.targetType,
+            target_id: entry.targetId,
+            details: JSON.stringify(entry.details),
+            prev_hash: entry.prevHash,
+            hash: entry.hash,
+          })),
+        )
+        .execute();
+    }
+    await trx.updateTable('audit_heads').set({ seq, hash: prevHash }).where('chain', '=', chain).execute();
+    return entries;
   }
 
   async list(db: Executor, chain: string, query: AuditQuery): Promise<AuditEntry[]> {

@@ -10,7 +10,7 @@ import {
 } from '@brickless/protocol';
 import { canonicalize } from '@tufjs/canonical-json';
 import type { Kysely } from 'kysely';
-import type { AuditLog } from '../audit/service.js';
+import type { AuditInput, AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, notFound } from '../errors.js';
 import type { Database } from '../store/schema.js';
@@ -308,26 +308,36 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
   }
 
   async #writeReports(reports: { orgId: string; deviceId: string; status: EndpointStatus }[]): Promise<void> {
+    const at = this.#clock.now().toISOString();
+    // A few statements per batch, whatever its size: devices grouped by what they reported, and
+    // one multi-entry append per organisation's chain (in the order the reports arrived).
+    const updates = new Map<string, { orgId: string; status: EndpointStatus; deviceIds: string[] }>();
+    const entries = new Map<string, AuditInput[]>();
+    for (const { orgId, deviceId, status } of reports) {
+      const key = JSON.stringify([orgId, status.version, status.status]);
+      const group = updates.get(key) ?? { orgId, status, deviceIds: [] };
+      group.deviceIds.push(deviceId);
+      updates.set(key, group);
+      const chain = entries.get(orgId) ?? [];
+      chain.push({
+        actor: `device:${deviceId}`,
+        action: `endpoint.${status.status}`,
+        targetType: 'device',
+        targetId: deviceId,
+        details: { version: status.version, ...(status.reason ? { reason: status.reason } : {}) },
+      });
+      entries.set(orgId, chain);
+    }
     await inTransaction(this.#db, async (trx) => {
-      for (const { orgId, deviceId, status } of reports) {
+      for (const { orgId, status, deviceIds } of updates.values()) {
         await trx
           .updateTable('devices')
-          .set({
-            endpoint_version: status.version,
-            endpoint_status: status.status,
-            endpoint_at: this.#clock.now().toISOString(),
-          })
-          .where('id', '=', deviceId)
+          .set({ endpoint_version: status.version, endpoint_status: status.status, endpoint_at: at })
+          .where('id', 'in', deviceIds)
           .where('org_id', '=', orgId)
           .execute();
-        await this.#audit.append(trx, orgId, {
-          actor: `device:${deviceId}`,
-          action: `endpoint.${status.status}`,
-          targetType: 'device',
-          targetId: deviceId,
-          details: { version: status.version, ...(status.reason ? { reason: status.reason } : {}) },
-        });
       }
+      for (const [orgId, inputs] of entries) await this.#audit.appendMany(trx, orgId, inputs);
     });
   }
 

@@ -33,4 +33,24 @@ describe('write batcher', () => {
     fail = false;
     await batcher.add('c');
   });
+  it('writes one batch at a time, and what arrives meanwhile forms the next batch', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const batches: number[][] = [];
+    const batcher = new WriteBatcher<number>(
+      async (items) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        batches.push(items);
+        inFlight -= 1;
+      },
+      { maxItems: 2, delayMs: 1 },
+    );
+    const first = [batcher.add(1), batcher.add(2)];
+    await new Promise((r) => setTimeout(r, 5)); // the first batch is being written
+    await Promise.all([...first, batcher.add(3), batcher.add(4), batcher.add(5)]);
+    assert.equal(most, 1);
+    assert.deepEqual(batches, [[1, 2], [3, 4], [5]]);
+  });
 });
