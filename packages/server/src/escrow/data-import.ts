@@ -26,15 +26,33 @@ export async function importTable(
   const batchRows = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor(MAX_PARAMETERS / entry.columns.length)));
   let inserted = 0;
   let batch: Record<string, unknown>[] = [];
+  // One INSERT runs while the next batch is parsed: the database and the parsing overlap instead
+  // of taking turns. The failure of a running INSERT is kept and thrown at the next wait.
+  let running: Promise<void> | null = null;
+  let failure: { error: unknown } | null = null;
+  const settle = async () => {
+    if (running) await running;
+    running = null;
+    if (failure) throw failure.error;
+  };
   const flush = async () => {
     if (batch.length === 0) return;
-    await trx
-      .insertInto(table as never)
-      .values(batch as never)
-      .execute();
-    inserted += batch.length;
-    onRows(batch.length);
+    const rows = batch;
     batch = [];
+    await settle();
+    running = trx
+      .insertInto(table as never)
+      .values(rows as never)
+      .execute()
+      .then(
+        () => {
+          inserted += rows.length;
+          onRows(rows.length);
+        },
+        (error: unknown) => {
+          failure = { error };
+        },
+      );
   };
   for (const chunk of entry.chunks) {
     const text = await objects.readChunk(chunk.sha256);
@@ -65,6 +83,7 @@ export async function importTable(
     }
   }
   await flush();
+  await settle();
   if (inserted !== entry.rows)
     throw new Error(`table ${table}: restored ${inserted} rows, the manifest says ${entry.rows}`);
   return inserted;

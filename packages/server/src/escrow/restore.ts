@@ -9,6 +9,7 @@ import { openStore } from '../store/db.js';
 import { migrateTo, migrateToLatest } from '../store/migrate.js';
 import { migrations } from '../store/migrations/index.js';
 import type { ArtifactStore } from '../updates/artifact-store.js';
+import { BULK_LOAD_ROWS, dropSecondaryIndexes, recreateIndexes } from './bulk-indexes.js';
 import { importTable } from './data-import.js';
 import type { LocatedDeposit } from './manifest.js';
 import { ObjectStore } from './objects.js';
@@ -77,6 +78,8 @@ export async function restoreDeposit(located: LocatedDeposit, target: RestoreTar
       for (const table of ESCROW_TABLES) {
         const entry = manifest.tables[table.name];
         if (!entry) continue;
+        const dropped =
+          entry.rows >= BULK_LOAD_ROWS ? await dropSecondaryIndexes(trx, store.dialect, table.name) : [];
         rows[table.name] = await importTable(
           trx,
           table.name,
@@ -88,6 +91,7 @@ export async function restoreDeposit(located: LocatedDeposit, target: RestoreTar
             target.onProgress?.({ phase: 'data', done, total });
           },
         );
+        await recreateIndexes(trx, dropped);
       }
     });
     const migrated = await migrateToLatest(store.db);
