@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as age from 'age-encryption';
 import pg from 'pg';
@@ -134,12 +134,12 @@ export function continuitySection(b: ContinuityBench): string {
     `| deposit from PostgreSQL (the restored successor) | ${s(b.ours.depositPostgres)} | \`pg_dump -Fc -Z 3\`: ${s(b.reference.pgDump)} | ${(b.ours.depositPostgres / b.reference.pgDump).toFixed(1)}× | |`,
     `| restore into SQLite | ${s(b.ours.restoreSqlite)} (verify every chunk, insert, migrate, verify audit chains, open sealed keys) | \`sqlite3 .restore\`: ${s(b.reference.sqliteRestore)} | ${(b.ours.restoreSqlite / b.reference.sqliteRestore).toFixed(1)}× | |`,
     `| restore into PostgreSQL, start to successor listening | ${s(b.ours.restorePostgres)} | \`pg_restore\`: ${s(b.reference.pgRestore)} | ${(b.ours.restorePostgres / b.reference.pgRestore).toFixed(1)}× | |`,
-    `| ${fmt(d.devices)} simulated devices reconnect after the handover: first / 99 % of those online | ${s(d.firstReconnectSeconds)} / ${s(d.reconnect99Seconds)} (${fmt(d.reconnected)} of ${fmt(d.devices)} back, ${d.late.devices} late devices in ${s(d.late.backSeconds)}) | (no reference tool does this) | | |`,
+    `| ${fmt(d.devices)} simulated devices reconnect after the handover: first / 99 % of those online | ${s(d.firstReconnectSeconds)} / ${s(d.reconnect99Seconds)} (${fmt(d.reconnected)} of ${fmt(d.devices)} back, ${fmt(d.late.devices)} late devices in ${s(d.late.backSeconds)}) | (no reference tool does this) | | |`,
     `| restore start → the successor serves 99 % of ${fmt(d.devices)} devices | ${s(d.served99FromRestoreSeconds)} | | | ≤ 300 s: ${d.served99FromRestoreSeconds !== null && d.served99FromRestoreSeconds <= 300 ? 'met' : 'not met'} |`,
   ];
   return `## Continuity: escrow deposit, restore and takeover
 
-\`BENCH_ONLY=continuity\` replaces this section.${d.devices < 10_000 ? ` The drill ran ${fmt(d.devices)} simulated devices, not 10,000: both servers share one process, a descriptor per device, and this machine allows ${fmt(openFileLimit())} open files per process; \`BENCH_CONTINUITY_DEVICES\` sets it where the limit allows.` : ''} A registry of ${fmt(b.registry.devices)} devices and ${fmt(b.registry.telemetryRows)} readings (plus the drill's own ${fmt(d.devices)} devices) in the maker's SQLite database; the takeover drill (\`brickless escrow drill\`) deposits from the running server, restores into PostgreSQL on other ports, hands over, and checks ${d.features.length} features (${d.features.filter((f) => f.ok).length} passed; rows lost: ${d.rowsLost}; devices lost: ${d.devicesLost}). The reference tools run on the same databases in the same run.
+\`BENCH_ONLY=continuity\` replaces this section (measured ${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} cores, Node ${process.version}).${d.devices < 10_000 ? ` The drill ran ${fmt(d.devices)} simulated devices, not 10,000: both servers share one process, a descriptor per device, and this machine allows ${fmt(openFileLimit())} open files per process; \`BENCH_CONTINUITY_DEVICES\` sets it where the limit allows.` : ''} A registry of ${fmt(b.registry.devices)} devices and ${fmt(b.registry.telemetryRows)} readings (plus the drill's own ${fmt(d.devices)} devices) in the maker's SQLite database; the takeover drill (\`brickless escrow drill\`) deposits from the running server, restores into PostgreSQL on other ports, hands over, and checks ${d.features.length} features (${d.features.filter((f) => f.ok).length} passed; rows lost: ${d.rowsLost}; devices lost: ${d.devicesLost}). The reference tools run on the same databases in the same run.
 
 | workload | brickless | reference | ratio | target (issue 6) |
 |---|---|---|---|---|
