@@ -12,7 +12,11 @@ export interface PresenceDeps {
 }
 
 export interface PresenceOptions {
-  /** How long a change waits for others to join its batch. */
+  /**
+   * How long a change waits for others to join its batch when nothing is being written. 0 by
+   * default: presence is written at once (the API and the rollout engine read it right after a
+   * connect), and what arrives while a batch is being written forms the next batch (group commit).
+   */
   delayMs?: number;
   /** Devices per statement (SQLite allows 32,766 bound values; PostgreSQL 65,535). */
   maxItems?: number;
@@ -47,7 +51,7 @@ export class PresenceRecorder {
 
   constructor(deps: PresenceDeps, options: PresenceOptions = {}) {
     this.#deps = deps;
-    this.#delayMs = options.delayMs ?? 20;
+    this.#delayMs = options.delayMs ?? 0;
     this.#maxItems = options.maxItems ?? 1000;
     this.#retryMs = options.retryMs ?? 250;
     this.#maxRetryMs = options.maxRetryMs ?? 5000;
@@ -122,25 +126,24 @@ export class PresenceRecorder {
     const seen = this.#deps.clock.now().toISOString();
     const { nodeId } = this.#deps;
     try {
-      await this.#deps.db.transaction().execute(async (tx) => {
-        if (online.length > 0) {
-          await tx
-            .updateTable('devices')
-            .set({ online: 1, connected_node: nodeId, last_seen_at: seen })
-            .where('id', 'in', online)
-            .execute();
-        }
-        if (offline.length > 0) {
-          // Going offline only clears a record this node holds (or nobody does): the device may
-          // already be connected to another node, which wrote its own record.
-          await tx
-            .updateTable('devices')
-            .set({ online: 0, connected_node: null, last_seen_at: seen })
-            .where('id', 'in', offline)
-            .where((eb) => eb.or([eb('connected_node', '=', nodeId), eb('connected_node', 'is', null)]))
-            .execute();
-        }
-      });
+      const { db } = this.#deps;
+      if (online.length > 0) {
+        await db
+          .updateTable('devices')
+          .set({ online: 1, connected_node: nodeId, last_seen_at: seen })
+          .where('id', 'in', online)
+          .execute();
+      }
+      if (offline.length > 0) {
+        // Going offline only clears a record this node holds (or nobody does): the device may
+        // already be connected to another node, which wrote its own record.
+        await db
+          .updateTable('devices')
+          .set({ online: 0, connected_node: null, last_seen_at: seen })
+          .where('id', 'in', offline)
+          .where((eb) => eb.or([eb('connected_node', '=', nodeId), eb('connected_node', 'is', null)]))
+          .execute();
+      }
       this.#failures = 0;
     } catch (error) {
       // Put back what no newer change superseded, in front of what arrived meanwhile.
