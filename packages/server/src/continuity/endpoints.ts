@@ -13,9 +13,9 @@ import type { Kysely } from 'kysely';
 import type { AuditInput, AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, notFound } from '../errors.js';
+import { BatchWriter } from '../store/batch-writer.js';
 import type { Database } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
-import { WriteBatcher } from '../store/write-batcher.js';
 import type { PrivateKeyFile } from '../updates/keys.js';
 import type { UpdateRepository } from '../updates/repository.js';
 
@@ -91,7 +91,7 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
   readonly #audit: AuditLog;
   readonly #repository: UpdateRepository;
   /** Devices' reports, written a batch per transaction (a whole fleet reports within seconds). */
-  readonly #reports: WriteBatcher<{ orgId: string; deviceId: string; status: EndpointStatus }>;
+  readonly #reports: BatchWriter<{ orgId: string; deviceId: string; status: EndpointStatus }>;
 
   constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; repository: UpdateRepository }) {
     super();
@@ -99,7 +99,9 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#repository = deps.repository;
-    this.#reports = new WriteBatcher((reports) => this.#writeReports(reports));
+    // A fleet that arrives together reports together: one batch is written at a time, and what
+    // arrives meanwhile goes into the next (one lock on the audit chain per batch, not per report).
+    this.#reports = new BatchWriter((reports) => this.#writeReports(reports), { maxRows: 500 });
   }
 
   /**
@@ -303,7 +305,7 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
         'validation-failed',
         'endpoint status must be {"version": n, "status": "moving"|"arrived"|"local"|"refused", "reason"?}',
       );
-    await this.#reports.add({ orgId, deviceId, status: status as EndpointStatus });
+    await this.#reports.write([{ orgId, deviceId, status: status as EndpointStatus }]);
     return status as EndpointStatus;
   }
 

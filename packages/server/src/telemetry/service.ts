@@ -10,9 +10,9 @@ import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import { DomainError, notFound } from '../errors.js';
 import { ProductModelCache } from '../fleet/model-cache.js';
+import { BatchWriter } from '../store/batch-writer.js';
 import type { Database, TelemetryTable } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
-import { BatchWriter } from './batch-writer.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 

@@ -11,7 +11,8 @@ interface Waiter {
  * runs, new rows wait and go in the next batch the moment it finishes. Under light load a reading
  * is committed at once, with no timer to wait for; under heavy load batches grow by themselves,
  * up to `maxRows`. Each `write` resolves only after the batch holding its rows committed, so the
- * MQTT gateway sends PUBACK only for telemetry that is durable (DESIGN.md, Storage).
+ * MQTT gateway sends PUBACK only for telemetry that is durable (DESIGN.md, Storage), and a device's
+ * endpoint report is acknowledged only once it and its audit entry are stored.
  */
 export class BatchWriter<T> {
   readonly #commit: (rows: T[]) => Promise<void>;
