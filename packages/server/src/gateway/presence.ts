@@ -65,7 +65,7 @@ export class PresenceRecorder {
     this.#schedule(this.#failures === 0 ? this.#delayMs : this.#backoff());
   }
 
-  /** Changes not yet written (for metrics and tests). */
+  /** Changes not yet written (tests read it). */
   get pending(): number {
     return this.#pending.size;
   }
