@@ -12,9 +12,11 @@ import { openSqliteConnection } from '../packages/server/src/store/sqlite-driver
 import { cliPath, root } from '../test/support/cli.js';
 import { benchContinuity, continuitySection } from './continuity.js';
 import { type FanoutResult, fanoutLoad } from './fanout.js';
+import { benchFlood, floodSection } from './flood.js';
 import { idleTlsConnections, residentBytes } from './idle.js';
 import { type LoadDevice, type LoadResult, publishLoad } from './load.js';
 import { brokerRtt, commandRtt, type RttResult } from './rtt.js';
+import { benchStartup, startupSection } from './startup.js';
 import { benchUpdates, type UpdateBench } from './updates.js';
 import { benchVulnerabilityDialects, vulnerabilitySection } from './vulnerability-report.js';
 
@@ -359,6 +361,25 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     return;
   }
+  if (process.env.BENCH_ONLY === 'flood') {
+    // Only the unauthenticated flood; its section of docs/benchmarks.md is replaced, the rest kept.
+    try {
+      const section = floodSection(await benchFlood(dir, { freePort, spawnBrickless, waitForOutput }));
+      replaceSection('## Unauthenticated flood', section);
+      process.stdout.write(section);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'startup') {
+    // Only start to ready (issue 20); its section of docs/benchmarks.md is replaced, the rest kept.
+    const section = startupSection(await benchStartup(freePort));
+    replaceSection('## Start to ready', section);
+    process.stdout.write(section);
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   if (process.env.BENCH_ONLY === 'updates') {
     // Only the update benchmarks, printed; docs/benchmarks.md is written by a full run only.
     try {
@@ -394,6 +415,7 @@ async function main(): Promise<void> {
     const updates = await benchUpdates(dir, { freePort, spawnBrickless });
     const vulnerabilities = vulnerabilitySection(await benchVulnerabilityDialects());
     const continuity = continuitySection(await benchContinuity());
+    const startup = startupSection(await benchStartup(freePort));
     const ratio = brickless.perSecond / mosquitto.perSecond;
     const date = new Date().toISOString().slice(0, 10);
     const rows = [
@@ -473,13 +495,23 @@ rollout row has no reference tool; it shows the whole loop at fleet scale: offer
 two-second engine tick, every device refreshing TUF metadata and reporting each step over MQTT.
 
 ${vulnerabilities}
-${continuity}Environment variables: \`BENCH_DOWNLOAD_CLIENTS\`, \`BENCH_IMAGE_MIB\`, \`BENCH_ROLLOUT_DEVICES\`,
+${continuity}${startup}Environment variables: \`BENCH_DOWNLOAD_CLIENTS\`, \`BENCH_IMAGE_MIB\`, \`BENCH_ROLLOUT_DEVICES\`,
 \`BENCH_ONLY=updates\` (only the update rows, printed, the file untouched), \`BENCH_ONLY=vulnerabilities\` (only the matching section, replaced in this file), \`BENCH_VULN_SBOMS\`, \`BENCH_VULN_COMPONENTS\`, \`BENCH_VULN_RECORDS\`, \`BENCH_PG\` (a PostgreSQL admin URL for the PostgreSQL row), \`BENCH_DEVICES\`, \`BENCH_SECONDS\`, \`BENCH_IN_FLIGHT\`,
-\`BENCH_ONLY=continuity\`, \`BENCH_CONTINUITY_REGISTRY\`, \`BENCH_CONTINUITY_ROWS\`, \`BENCH_CONTINUITY_DEVICES\`,
+\`BENCH_ONLY=continuity\`, \`BENCH_ONLY=flood\` (\`BENCH_FLOOD_CONNECTIONS\`, \`BENCH_FLOOD_ADDRESSES\`), \`BENCH_ONLY=startup\`, \`BENCH_STARTUP_DEVICES\`, \`BENCH_STARTUP_RUNS\`, \`BENCH_CONTINUITY_REGISTRY\`, \`BENCH_CONTINUITY_ROWS\`, \`BENCH_CONTINUITY_DEVICES\`,
 \`BENCH_FANOUT_PUBLISHERS\`, \`BENCH_IDLE_DEVICES\`, \`BENCH_COMMANDS\`, and \`BENCH_PROFILE=DIR\` for a
 V8 CPU profile of each brickless server run.
 `;
     writeFileSync(join(root, 'docs', 'benchmarks.md'), md);
+    // The flood last, on a fresh data dir: a section of its own, kept by single-bench runs.
+    const floodDir = mkdtempSync(join(tmpdir(), 'brickless-flood-'));
+    try {
+      replaceSection(
+        '## Unauthenticated flood',
+        floodSection(await benchFlood(floodDir, { freePort, spawnBrickless, waitForOutput })),
+      );
+    } finally {
+      rmSync(floodDir, { recursive: true, force: true });
+    }
     process.stdout.write(`${table}\n\n${updateTable}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openStore } from '../packages/server/src/store/db.js';
 import { freshDatabase, type TestDatabase, testDialects } from '../packages/server/src/store/test-helper.js';
 import { assertBuilt, brickless, bricklessJson } from './support/cli.js';
 
@@ -132,6 +133,8 @@ for (const dialect of testDialects) {
       const restored = await bricklessJson([...args, 'escrow', 'restore', escrowDir, '--identity', identity]);
       assert.equal(restored.rows.devices, 5);
       assert.ok(restored.chains.every((c: { ok: boolean }) => c.ok));
+      // The successor's own first administrator: a one-time setup link (issue 16 §7).
+      assert.match(restored.setupUrl, /^https:\/\/[^/]+\/invitation#[A-Za-z0-9_-]{43}$/);
       const devices = await bricklessJson([...args, 'devices', 'list']);
       assert.equal(devices.items.length, 5);
       const audit = await brickless([...args, 'audit', 'verify']);
@@ -139,6 +142,80 @@ for (const dialect of testDialects) {
       const twice = await brickless([...args, 'escrow', 'restore', escrowDir, '--identity', identity]);
       assert.notEqual(twice.code, 0);
       assert.match(twice.stderr, /not empty/);
+    });
+    it('pinned the deposit key next to the identity; a tampered deposit is refused by verify and restore with a clear message', async () => {
+      const key = await bricklessJson([...base, 'escrow', 'key']);
+      const pin = JSON.parse(readFileSync(`${identity}.deposit-pin.json`, 'utf8'));
+      assert.equal(pin.key, key.publicKey, 'the first verify with --identity pinned the key');
+      const latest = readFileSync(join(escrowDir, 'LATEST'), 'utf8').trim();
+      const manifestFile = join(escrowDir, 'deposits', latest, 'manifest.json');
+      const original = readFileSync(manifestFile, 'utf8');
+      const manifest = JSON.parse(original);
+      manifest.tables.devices.rows += 1;
+      delete manifest.signature;
+      writeFileSync(manifestFile, JSON.stringify(manifest));
+      const verify = await brickless(['escrow', 'verify', escrowDir, '--identity', identity]);
+      assert.equal(verify.code, 1);
+      assert.match(verify.stdout, /the manifest is not signed/);
+      const refusedDir = join(target.dataDir, 'refused');
+      const restore = await brickless([
+        '--data-dir',
+        refusedDir,
+        'escrow',
+        'restore',
+        escrowDir,
+        '--identity',
+        identity,
+      ]);
+      assert.notEqual(restore.code, 0);
+      assert.match(restore.stderr, /is not restorable; nothing was changed/);
+      assert.match(restore.stderr, /the manifest is not signed/);
+      assert.doesNotMatch(restore.stderr, /\n\s+at /, 'no stack trace');
+      assert.ok(!existsSync(join(refusedDir, 'brickless.db')) && !existsSync(join(refusedDir, 'master.key')));
+      writeFileSync(manifestFile, original);
+      assert.equal((await brickless(['escrow', 'verify', escrowDir, '--identity', identity])).code, 0);
+    });
+
+    it('audit verify checks the log against the signed checkpoints: a cut tail is reported', async () => {
+      const checkpoint = await bricklessJson([...base, 'audit', 'checkpoint']);
+      assert.ok(checkpoint.checkpoints.length >= 2);
+      const clean = await brickless([...base, 'audit', 'verify']);
+      assert.equal(clean.code, 0, clean.stdout);
+      assert.match(clean.stdout, /checkpoints of \d+ chains checked/);
+      const store = await openStore(source.url);
+      try {
+        const org = await store.db.selectFrom('organizations').select('id').executeTakeFirstOrThrow();
+        const head = await store.db
+          .selectFrom('audit_heads')
+          .selectAll()
+          .where('chain', '=', org.id)
+          .executeTakeFirstOrThrow();
+        const prior = await store.db
+          .selectFrom('audit_entries')
+          .select('hash')
+          .where('chain', '=', org.id)
+          .where('seq', '=', Number(head.seq) - 1)
+          .executeTakeFirstOrThrow();
+        await store.db
+          .deleteFrom('audit_entries')
+          .where('chain', '=', org.id)
+          .where('seq', '=', head.seq)
+          .execute();
+        await store.db
+          .updateTable('audit_heads')
+          .set({ seq: Number(head.seq) - 1, hash: prior.hash })
+          .where('chain', '=', org.id)
+          .execute();
+      } finally {
+        await store.close();
+      }
+      const key = (await bricklessJson([...base, 'escrow', 'key'])).publicKey;
+      for (const extra of [[], ['--checkpoints', escrowDir, '--key', key]]) {
+        const cut = await brickless([...base, 'audit', 'verify', ...extra]);
+        assert.equal(cut.code, 1, cut.stdout);
+        assert.match(cut.stdout, /the chain ends at entry \d+, but the checkpoint .* says \d+/);
+        assert.match(cut.stdout, /audit log BROKEN/);
+      }
     });
   });
 

@@ -5,6 +5,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freshDatabase, type TestDatabase, testDialects } from '../packages/server/src/store/test-helper.js';
+import { needsPart } from '../packages/server/src/test-support/parts.js';
 import { assertBuilt, brickless, bricklessJson, type Server, startServer } from './support/cli.js';
 
 /** HTTPS request trusting only the given CA, as a client of a fresh brickless would. */
@@ -171,7 +172,8 @@ for (const dialect of testDialects) {
       deviceId = device.id;
     });
 
-    it('takes a device on its MQTT/TLS port with its own secret, and stores what it sends', async () => {
+    it('takes a device on its MQTT/TLS port with its own secret, and stores what it sends', async (t) => {
+      if (needsPart(t, 'mosquitto')) return;
       const mqttPort = /MQTT:\s+mqtts:\/\/localhost:(\d+)/.exec(server?.output() ?? '')?.[1];
       assert.ok(mqttPort, 'the banner names the MQTT port');
       const issued = await request(`${server?.url}/v1/orgs/acme/devices/${deviceId}/credentials`, {
@@ -281,7 +283,8 @@ for (const dialect of testDialects) {
       assert.ok(stored.body.points.length >= 2, 'the simulated readings are stored');
     });
 
-    it('takes a device with a CLI-issued client certificate (mosquitto_pub, no password) and a certificate batch in the simulator', async () => {
+    it('takes a device with a CLI-issued client certificate (mosquitto_pub, no password) and a certificate batch in the simulator', async (t) => {
+      if (needsPart(t, 'mosquitto')) return;
       const mqttPort = /MQTT:\s+mqtts:\/\/localhost:(\d+)/.exec(server?.output() ?? '')?.[1] as string;
       const caFile = join(db.dataDir, 'tls', 'ca.crt');
       const remote = ['--server', server?.url as string, '--token', token, '--ca', caFile, '--org', 'acme'];

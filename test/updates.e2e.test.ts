@@ -179,10 +179,17 @@ for (const dialect of testDialects) {
       const unsignedRollout = await brickless([...remote, 'rollout', 'create', '--release', release.id]);
       assert.equal(unsignedRollout.code, 1);
       assert.match(unsignedRollout.stderr, /not signed/);
-      const wrongKey = await brickless([...remote, 'release', 'sign', '--key', file('root.key')]);
+      const wrongKey = await brickless([...remote, 'release', 'sign', '--key', file('root.key'), '--yes']);
       assert.equal(wrongKey.code, 1);
       assert.match(wrongKey.stderr, /not a targets key/);
-      const signed = await bricklessJson([...remote, 'release', 'sign', '--key', file('targets.key')]);
+      const signed = await bricklessJson([
+        ...remote,
+        'release',
+        'sign',
+        '--key',
+        file('targets.key'),
+        '--yes',
+      ]);
       assert.equal(signed.published, true);
       const after = await bricklessJson([...remote, 'release', 'get', release.id]);
       assert.equal(after.status, 'published');
@@ -265,7 +272,7 @@ for (const dialect of testDialects) {
         '--security-version',
         '3',
       ]);
-      await bricklessJson([...remote, 'release', 'sign', '--key', file('targets.key')]);
+      await bricklessJson([...remote, 'release', 'sign', '--key', file('targets.key'), '--yes']);
       const batch = file('bad.jsonl');
       await bricklessJson([
         ...remote,
@@ -304,6 +311,11 @@ for (const dialect of testDialects) {
       assert.equal(halted.currentWave, 0, 'the first wave never advanced');
       const failed = await bricklessJson([...remote, 'rollout', 'devices', rollout.id, '--state', 'failed']);
       assert.equal(failed.items[0].reason, 'install-failed');
+      // Why, in the device's words, is kept in the rollout and in the device's history.
+      assert.match(failed.items[0].message, /\S/);
+      const history = await bricklessJson([...remote, 'updates', 'history', failed.items[0].deviceId]);
+      const step = history.items.find((r: { step: string }) => r.step === 'failed');
+      assert.equal(step.message, failed.items[0].message);
       const untouched = await bricklessJson([
         ...remote,
         'rollout',

@@ -180,6 +180,22 @@ for (const dialect of testDialects) {
       ]);
       assert.deepEqual(draft.affectedVersions, ['1.2.0']);
       assert.equal(draft.devicesInField, 3);
+      assert.ok(draft.manufacturers.length > 0 && draft.manufacturers.every((m: { name: string }) => m.name));
+      // What the report still lacks is on stderr, so stdout stays the JSON draft.
+      const plain = await brickless([
+        ...base,
+        'reports',
+        'draft',
+        cases.items[0].id,
+        '--stage',
+        'early-warning',
+      ]);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.deepEqual(
+        JSON.parse(plain.stdout).missing.map((m: { field: string }) => m.field),
+        draft.missing.map((m: { field: string }) => m.field),
+      );
+      assert.match(plain.stderr, /^missing: the Member States where the product is made available/m);
       const submitted = await bricklessJson([
         ...base,
         'reports',

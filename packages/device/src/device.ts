@@ -4,6 +4,7 @@ import {
   deviceTopic,
   type EndpointRecord,
   type EndpointStatus,
+  FACTORY_RESET_COMMAND,
   MAX_READINGS_PER_BATCH,
   type Reply,
   type TelemetryReading,
@@ -62,6 +63,12 @@ export interface DeviceOptions {
 }
 
 export type CommandHandler = (params: unknown, request: CommandRequestPayload) => unknown | Promise<unknown>;
+/** The firmware's part of a factory reset: wipe the product's own data (Wi-Fi, schedules, pairings). */
+export type FactoryResetHandler = (request: CommandRequestPayload) => void | Promise<void>;
+
+/** The reserved command of a transfer (issue 18 §1): handled with `onFactoryReset`, never `onCommand`. */
+export { FACTORY_RESET_COMMAND };
+
 export type DeltaHandler = (state: Record<string, unknown>, version: number) => void | Promise<void>;
 
 interface Events {
@@ -104,10 +111,11 @@ export class BricklessDevice extends EventEmitter<Events> {
   readonly #commands = new Map<string, CommandHandler>();
   readonly #seen: string[] = [];
   #deltaHandler: DeltaHandler | null = null;
+  #factoryReset: FactoryResetHandler | null = null;
   #client: MqttClient | null = null;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
-  /** Set by close(): work still under way (a move, a switch to local mode) starts nothing new. */
+  /** Set by close(): work still under way (a move, a switch to local mode, an update's reboot) starts nothing new. */
   #stopped = false;
   #dropped = 0;
   #flushing: Promise<void> | null = null;
@@ -173,10 +181,14 @@ export class BricklessDevice extends EventEmitter<Events> {
    * trial boot of new firmware runs its health check once connected.
    */
   async reboot(): Promise<void> {
+    if (this.#stopped) return;
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await endClient(this.#client);
+    // An update that finishes after close() (its download was under way) must not bring the
+    // device back: close() means gone, and a new connection would keep the process alive.
+    if (this.#stopped) return;
     // A first attempt that fails is not the end: the connection retries with backoff, and the
     // trial boot's health check runs whenever it is connected again.
     await this.connect().catch(() => {});
@@ -201,8 +213,42 @@ export class BricklessDevice extends EventEmitter<Events> {
   }
 
   onCommand(name: string, handler: CommandHandler): this {
+    if (name === FACTORY_RESET_COMMAND)
+      throw new Error(`${FACTORY_RESET_COMMAND} is reserved: handle it with onFactoryReset()`);
     this.#commands.set(name, handler);
     return this;
+  }
+
+  /**
+   * The firmware's factory reset (issue 18 §1, transfer on resale): the handler wipes the previous
+   * owner's data; then the SDK forgets the applied state version and an owner's choice of local
+   * mode (a maker's sunset or a move to a successor stays), and answers the command. The firmware
+   * restarts the device after it. Without a handler the command is answered `unsupported`.
+   */
+  onFactoryReset(handler: FactoryResetHandler): this {
+    this.#factoryReset = handler;
+    return this;
+  }
+
+  /** Runs the factory reset as the reserved command would (for a reset button on the device). */
+  async factoryReset(): Promise<void> {
+    const reply = await this.#runCommand({
+      id: `local-${Date.now()}`,
+      name: FACTORY_RESET_COMMAND,
+      params: {},
+    } as CommandRequestPayload);
+    if (reply.status === 'error') throw new CommandError(reply.error.code, reply.error.message);
+  }
+
+  async #resetSettings(): Promise<void> {
+    const saved = this.#settings.load();
+    if (!saved) return;
+    const { stateVersion: _state, localBy, ...kept } = saved;
+    if (localBy === 'owner') {
+      // The owner's local mode ends with the owner: the device goes back to the cloud it came from.
+      const { mode: _mode, endpointStatus: _status, ...cloud } = kept;
+      this.#settings.save({ ...cloud, mode: 'cloud' });
+    } else this.#settings.save({ ...kept, ...(localBy ? { localBy } : {}) });
   }
 
   onDelta(handler: DeltaHandler): this {
@@ -446,7 +492,7 @@ export class BricklessDevice extends EventEmitter<Events> {
         'the device has no TUF root to check endpoint records against',
         version,
       );
-    const verdict = verifyEndpointRecord(value, root);
+    const verdict = verifyEndpointRecord(value, root, { deviceId: this.#options.deviceId });
     if (!verdict.ok) return refuse(verdict.reason, verdict.message, version);
     const { signed } = verdict.record;
     const saved = this.#settings?.load() ?? null;
@@ -466,6 +512,7 @@ export class BricklessDevice extends EventEmitter<Events> {
         endpointVersion: signed.version,
         endpointStatus: 'local',
         mode: 'local',
+        localBy: signed.devices ? 'owner' : 'maker',
       });
       await this.#sendEndpointStatus({ version: signed.version, status: 'local' });
       this.emit('endpoint', verdict.record);
@@ -538,6 +585,23 @@ export class BricklessDevice extends EventEmitter<Events> {
   }
 
   async #runCommand(request: CommandRequestPayload): Promise<Reply> {
+    if (request.name === FACTORY_RESET_COMMAND) {
+      const reset = this.#factoryReset;
+      if (!reset)
+        return {
+          status: 'error',
+          id: request.id,
+          error: { code: 'unsupported', message: 'this firmware has no factory reset' },
+        };
+      try {
+        await reset(request);
+        await this.#resetSettings();
+        return { status: 'ok', id: request.id, data: { reset: true } };
+      } catch (error) {
+        const code = error instanceof CommandError ? error.code : 'failed';
+        return { status: 'error', id: request.id, error: { code, message: (error as Error).message } };
+      }
+    }
     const handler = this.#commands.get(request.name);
     let reply: Reply;
     if (!handler) {

@@ -20,6 +20,8 @@ export {
   type CommandHandler,
   type DeltaHandler,
   type DeviceOptions,
+  FACTORY_RESET_COMMAND,
+  type FactoryResetHandler,
 } from './device.js';
 export { type DeviceSettings, SettingsFile } from './settings.js';
 export { type SlotState, UpdateAgent, type UpdateOptions, UpdateRefused } from './updates/agent.js';

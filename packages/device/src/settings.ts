@@ -14,6 +14,8 @@ export interface DeviceSettings {
   endpointVersion?: number;
   endpointStatus?: 'moving' | 'arrived' | 'local';
   mode?: 'cloud' | 'local';
+  /** `owner` when local mode was the owner's choice for this device (issue 18 §7), not a sunset. */
+  localBy?: 'owner' | 'maker';
 }
 
 /**

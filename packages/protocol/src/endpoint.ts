@@ -28,6 +28,13 @@ export interface EndpointRecordBody {
   ca?: string;
   /** Local mode: where the end-of-support notice is published (CRA Art. 13(23)). */
   notice?: string;
+  /**
+   * An owner's choice of local mode for one device (issue 18 §7): exactly that device's id. Only a
+   * `local` record may name a device, and such a record may be signed by the threshold of the
+   * root's timestamp role (the server's online key) instead of the root keys; it can switch that
+   * one device to local mode and nothing else (docs/local-mode.md, "The owner's choice").
+   */
+  devices?: string[];
 }
 
 export interface EndpointSignature {
@@ -80,6 +87,16 @@ export function endpointRecordProblems(value: unknown): string[] {
     if (typeof s.ca !== 'string' || !s.ca.includes('-----BEGIN CERTIFICATE-----'))
       problems.push('signed.ca must be a PEM certificate (the TLS trust anchor of the new endpoints)');
   }
+  if (
+    s.devices !== undefined &&
+    (s.mode !== 'local' ||
+      !Array.isArray(s.devices) ||
+      s.devices.length !== 1 ||
+      typeof s.devices[0] !== 'string' ||
+      s.devices[0].length === 0 ||
+      s.products !== undefined)
+  )
+    problems.push('signed.devices names exactly one device, only in a local record without products');
   if (s.notice !== undefined && (typeof s.notice !== 'string' || !/^https?:\/\//.test(s.notice)))
     problems.push('signed.notice must be a URL');
   if (!Array.isArray(record.signatures) || record.signatures.length === 0)

@@ -109,6 +109,20 @@ export interface Presence {
   online: boolean;
 }
 
+export const presenceSchema: JsonSchema = {
+  $id: 'urn:brickless:protocol:presence',
+  type: 'object',
+  additionalProperties: false,
+  required: ['online'],
+  properties: { online: { type: 'boolean' } },
+};
+
+/**
+ * A command name the protocol reserves (issue 18 §1): sent when an owner transfers the device on
+ * resale. The SDK hands it to the firmware's factory-reset handler, never to a product command.
+ */
+export const FACTORY_RESET_COMMAND = 'factory-reset';
+
 /** `commands/request`: a command for the device. */
 export interface CommandRequestPayload {
   id: string;

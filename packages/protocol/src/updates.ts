@@ -38,6 +38,7 @@ export interface UpdateStatus {
   step: UpdateStep;
   /** Why it failed or rolled back, machine-readable (for example `hash-mismatch`, `health-check`). */
   reason?: string;
+  /** Why, for people: shown in the rollout and the device's update history. */
   message?: string;
   /** The firmware the device runs after this step, with its security version. */
   version?: string;
@@ -57,7 +58,8 @@ export const updateStatusSchema: JsonSchema = {
     release: { type: 'string', maxLength: 64 },
     step: { enum: [...updateSteps] },
     reason: { type: 'string', pattern: '^[a-z0-9-]{1,64}$' },
-    message: { type: 'string', maxLength: 500 },
+    // Prose: tab and newline are kept, every other control character is refused (DESIGN.md).
+    message: { type: 'string', maxLength: 500, pattern: '^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$' },
     version: { type: 'string', maxLength: 64 },
     securityVersion: { type: 'integer', minimum: 0 },
     progress: { type: 'number', minimum: 0, maximum: 1 },

@@ -38,6 +38,9 @@ export const ConfigSchema = Type.Object(
         /** Connection attempts a second per source address and per device id, and the burst above it. */
         connectsPerSecond: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
         connectBurst: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+        /** Connections not yet authenticated, per source address and in all (decision 0016). */
+        unauthenticatedPerAddress: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+        unauthenticatedTotal: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
       },
       { additionalProperties: false },
     ),
@@ -84,10 +87,54 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    audit: Type.Object(
+      {
+        /** Minutes between the signed audit checkpoints `serve` publishes (decision 0013); 0 turns it off. */
+        checkpointIntervalMinutes: Type.Integer({ minimum: 0, maximum: 7 * 24 * 60 }),
+      },
+      { additionalProperties: false },
+    ),
+    sessions: Type.Object(
+      {
+        /** Minutes a browser session may go unused before it ends (OWASP ASVS 3.3.2). */
+        idleMinutes: Type.Integer({ minimum: 1, maximum: 24 * 60 }),
+        /** Hours after sign-in when every session ends, used or not. */
+        absoluteHours: Type.Integer({ minimum: 1, maximum: 30 * 24 }),
+      },
+      { additionalProperties: false },
+    ),
     publication: Type.Object(
       {
         /** The organisation (slug) whose security.txt and CSAF provider live at /.well-known/. */
         organization: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+      },
+      { additionalProperties: false },
+    ),
+    mail: Type.Object(
+      {
+        /** `smtp://user:pass@host:587` (STARTTLS) or `smtps://host:465`; unset: no e-mail is sent. */
+        smtpUrl: Type.Optional(Type.String({ pattern: '^smtps?://', maxLength: 2000 })),
+        /** The sender of every message, e.g. `Acme Devices <noreply@acme.example>`. */
+        from: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
+        /** Accept a self-signed certificate from the SMTP server (a LAN relay; never on the internet). */
+        allowUnverifiedTls: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+    owners: Type.Object(
+      {
+        /** Days before a product's support ends at which its owners are told (CRA Annex II (8); issue 18 §3). */
+        endOfSupportLeadDays: Type.Array(Type.Integer({ minimum: 1, maximum: 3650 }), {
+          minItems: 1,
+          maxItems: 10,
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    webhooks: Type.Object(
+      {
+        /** Let webhooks target loopback and private addresses, over http:// too (tests, LANs); SSRF guard off. */
+        allowPrivateTargets: Type.Boolean(),
       },
       { additionalProperties: false },
     ),
@@ -123,6 +170,8 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MQTT_PLAIN_PORT: 'mqtt.plainPort',
   BRICKLESS_MQTT_CONNECTS_PER_SECOND: 'mqtt.connectsPerSecond',
   BRICKLESS_MQTT_CONNECT_BURST: 'mqtt.connectBurst',
+  BRICKLESS_MQTT_UNAUTHENTICATED_PER_ADDRESS: 'mqtt.unauthenticatedPerAddress',
+  BRICKLESS_MQTT_UNAUTHENTICATED_TOTAL: 'mqtt.unauthenticatedTotal',
   BRICKLESS_MASTER_KEY_FILE: 'secrets.masterKeyFile',
   BRICKLESS_ARTIFACT_DIR: 'updates.artifactDir',
   BRICKLESS_MAX_ARTIFACT_BYTES: 'updates.maxArtifactBytes',
@@ -134,6 +183,14 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_ESCROW_DIR: 'escrow.dir',
   BRICKLESS_ESCROW_RECIPIENTS: 'escrow.recipients',
   BRICKLESS_ESCROW_INTERVAL_HOURS: 'escrow.intervalHours',
+  BRICKLESS_AUDIT_CHECKPOINT_MINUTES: 'audit.checkpointIntervalMinutes',
+  BRICKLESS_SESSION_IDLE_MINUTES: 'sessions.idleMinutes',
+  BRICKLESS_SESSION_ABSOLUTE_HOURS: 'sessions.absoluteHours',
+  BRICKLESS_MAIL_SMTP_URL: 'mail.smtpUrl',
+  BRICKLESS_MAIL_FROM: 'mail.from',
+  BRICKLESS_MAIL_ALLOW_UNVERIFIED_TLS: 'mail.allowUnverifiedTls',
+  BRICKLESS_WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'webhooks.allowPrivateTargets',
+  BRICKLESS_OWNER_END_OF_SUPPORT_LEAD_DAYS: 'owners.endOfSupportLeadDays',
 };
 
 const numericKeys = new Set([
@@ -143,13 +200,19 @@ const numericKeys = new Set([
   'mqtt.plainPort',
   'mqtt.connectsPerSecond',
   'mqtt.connectBurst',
+  'mqtt.unauthenticatedPerAddress',
+  'mqtt.unauthenticatedTotal',
   'updates.maxArtifactBytes',
   'telemetry.retentionDays',
   'vulnerabilities.syncIntervalMinutes',
   'escrow.intervalHours',
+  'audit.checkpointIntervalMinutes',
+  'sessions.idleMinutes',
+  'sessions.absoluteHours',
 ]);
-const booleanKeys = new Set(['http.tls']);
+const booleanKeys = new Set(['http.tls', 'mail.allowUnverifiedTls', 'webhooks.allowPrivateTargets']);
 const listKeys = new Set(['tls.hostnames', 'vulnerabilities.feeds', 'escrow.recipients']);
+const numberListKeys = new Set(['owners.endOfSupportLeadDays']);
 
 function set(target: Layer, dotted: string, value: unknown): void {
   const parts = dotted.split('.');
@@ -166,6 +229,12 @@ function parseText(key: string, text: string): unknown {
   if (numericKeys.has(key)) return /^\d+$/.test(text) ? Number(text) : text;
   if (booleanKeys.has(key))
     return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : text;
+  if (numberListKeys.has(key))
+    return text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   if (listKeys.has(key))
     return text
       .split(',')
@@ -197,7 +266,11 @@ export interface ConfigSources {
 
 let validator: ReturnType<Ajv2020['compile']> | undefined;
 const validate = (config: unknown) => {
-  validator ??= new Ajv2020({ allErrors: false, strict: false }).compile(ConfigSchema);
+  // `validateSchema: false`: ConfigSchema is ours and fixed, and config.test.ts checks it against
+  // the JSON Schema 2020-12 meta-schema; checking it again on every start meant compiling that
+  // meta-schema first, the largest single cost of a start after module loading (issue 15).
+  // The configuration itself is validated exactly as before.
+  validator ??= new Ajv2020({ allErrors: false, strict: false, validateSchema: false }).compile(ConfigSchema);
   return validator(config);
 };
 
@@ -241,13 +314,25 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     database: join(dataDir, 'brickless.db'),
     http: { host: '0.0.0.0', port: 8443, tls: true, bodyLimit: 1024 * 1024 },
     tls: { hostnames: [] },
-    mqtt: { host: '0.0.0.0', port: 8883, connectsPerSecond: 50, connectBurst: 500 },
+    mqtt: {
+      host: '0.0.0.0',
+      port: 8883,
+      connectsPerSecond: 50,
+      connectBurst: 500,
+      unauthenticatedPerAddress: 64,
+      unauthenticatedTotal: 64,
+    },
     secrets: { masterKeyFile: join(dataDir, 'master.key') },
     telemetry: { retentionDays: 365 },
     updates: { artifactDir: join(dataDir, 'artifacts'), maxArtifactBytes: 2 * 1024 ** 3 },
     vulnerabilities: { feeds: [], syncIntervalMinutes: 360 },
     escrow: { recipients: [], intervalHours: 0 },
+    audit: { checkpointIntervalMinutes: 60 },
+    sessions: { idleMinutes: 30, absoluteHours: 12 },
     publication: {},
+    mail: { allowUnverifiedTls: false },
+    owners: { endOfSupportLeadDays: [180, 30] },
+    webhooks: { allowPrivateTargets: false },
     log: { level: 'info' },
   };
   const config = merge(defaults, { ...layer, dataDir });
@@ -264,6 +349,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         ? 'is not a known setting'
         : (error?.message ?? 'is not valid');
     throw new DomainError('validation-failed', `config: ${key || '(root)'} ${why} (from ${from})`);
+  }
+  const { mqtt } = config as unknown as Config;
+  if (mqtt.unauthenticatedPerAddress > mqtt.unauthenticatedTotal) {
+    const from = (key: string) => origin.get(key) ?? (fileName ? `config file ${fileName}` : 'defaults');
+    throw new DomainError(
+      'validation-failed',
+      `config: mqtt.unauthenticatedPerAddress (${mqtt.unauthenticatedPerAddress}, from ${from('mqtt.unauthenticatedPerAddress')}) must not be over mqtt.unauthenticatedTotal (${mqtt.unauthenticatedTotal}, from ${from('mqtt.unauthenticatedTotal')}): one address could hold every pending place`,
+    );
   }
   return config as unknown as Config;
 }

@@ -16,6 +16,7 @@ export const errorCatalogue = {
   'rate-limited': { status: 429, title: 'Too many requests' },
   'schema-too-new': { status: 500, title: 'Database schema is newer than this brickless' },
   'database-unreachable': { status: 503, title: 'Database unreachable' },
+  'mail-not-configured': { status: 503, title: 'No SMTP server is configured' },
   internal: { status: 500, title: 'Internal error' },
 } as const;
 

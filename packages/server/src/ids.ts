@@ -26,7 +26,28 @@ export type IdPrefix =
   | 'rpc'
   | 'rps'
   | 'adv'
-  | 'dsc';
+  | 'dsc'
+  | 'prs'
+  | 'inv'
+  | 'pky'
+  | 'dsm'
+  // Issue 18 and 21: outbound events, notifications, webhooks and their deliveries, owners and
+  // their shares, and the organisations' signing keys.
+  | 'obe'
+  | 'ntf'
+  | 'whk'
+  | 'whd'
+  | 'own'
+  | 'del'
+  | 'shr'
+  | 'ork'
+  // Issue 18 §1: an owner's passkey.
+  | 'opk'
+  // Issue 18 §3: an owner's notice.
+  | 'onx'
+  // Issue 18 §2: apps (OAuth clients) and the grants owners gave them.
+  | 'app'
+  | 'grt';
 
 let lastTime = 0;
 let lastRandom = 0n;

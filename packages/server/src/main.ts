@@ -9,12 +9,20 @@ import { DomainError } from './errors.js';
  */
 async function main(): Promise<void> {
   try {
-    await buildProgram().parseAsync(process.argv);
+    const program = buildProgram();
+    // Bare `brickless` shows what it can do; `brickless serve` (or `npm start`) runs the server.
+    if (process.argv.length <= 2) program.outputHelp();
+    else await program.parseAsync(process.argv);
   } catch (error) {
     if (error instanceof ApiError) {
       process.stderr.write(`brickless: ${error.problem.detail}\n`);
     } else if (error instanceof DomainError) {
       process.stderr.write(`brickless: ${error.message}\n`);
+    } else if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (error as NodeJS.ErrnoException).path) {
+      // A file named on the command line that is not there: say which one.
+      process.stderr.write(
+        `brickless: ${(error as NodeJS.ErrnoException).path}: no such file or directory\n`,
+      );
     } else {
       process.stderr.write(`brickless: ${(error as Error).message ?? String(error)}\n`);
     }

@@ -99,6 +99,15 @@ function reasonOf(error: unknown): { reason: string; message: string } {
 }
 
 /**
+ * The failure message as the protocol takes it (`updates/status`): at most 500 characters, no
+ * control characters but tab and newline (an error text can carry anything, e.g. a server's body).
+ */
+export function forPeople(message: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point.
+  return message.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ').slice(0, 500);
+}
+
+/**
  * The device side of an update (docs/updates.md, "Device state machine"): verify through TUF
  * (signatures, thresholds, expiry, versions, then length and hash of the image), check product,
  * hardware and security version, defer while busy, install into the inactive slot, boot it, run the
@@ -282,7 +291,7 @@ export class UpdateAgent {
     } catch (error) {
       const { reason, message } = reasonOf(error);
       // The running firmware is untouched: nothing was written to the active slot.
-      await this.#report({ ...ids, step: 'failed', reason, message: message.slice(0, 500), ...this.running });
+      await this.#report({ ...ids, step: 'failed', reason, message: forPeople(message), ...this.running });
       return;
     }
     await this.#reboot();

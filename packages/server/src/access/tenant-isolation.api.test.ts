@@ -124,6 +124,53 @@ for (const dialect of testDialects) {
       ids.disclosureId = (
         await t.call('GET', `/v1/orgs/${org.slug}/disclosures`, { token: org.token })
       ).body.items[0].id;
+
+      // People: a member (by e-mail) and an invitation not used yet.
+      const member = await t.call('POST', `/v1/orgs/${org.slug}/invitations`, {
+        token: org.token,
+        body: { email: `member@${org.slug}.example`, roles: ['operator', 'admin'] },
+      });
+      const accepted = await t.call('POST', `/v1/auth/invitations/${member.body.token}/accept`, {
+        token: null,
+        body: { password: 'nobody guesses this long phrase' },
+      });
+      assert.equal(accepted.status, 200, accepted.raw);
+      ids.person = `member@${org.slug}.example`;
+      const pending = await t.call('POST', `/v1/orgs/${org.slug}/invitations`, {
+        token: org.token,
+        body: { email: `pending@${org.slug}.example`, roles: ['auditor'] },
+      });
+      ids.invitationId = pending.body.invitation.id;
+      // A webhook (to a loopback receiver nobody listens on) and one delivery of its test event.
+      const hook = await t.call('POST', `/v1/orgs/${org.slug}/webhooks`, {
+        token: org.token,
+        body: { url: `http://127.0.0.1:9/${org.slug}`, events: ['rollout.halted'] },
+      });
+      assert.equal(hook.status, 201, hook.raw);
+      ids.webhookId = hook.body.webhook?.id ?? hook.body.id;
+      const tested = await t.call('POST', `/v1/orgs/${org.slug}/webhooks/${ids.webhookId}/test`, {
+        token: org.token,
+      });
+      assert.ok(tested.status < 300, tested.raw);
+      const deliveries = await t.call('GET', `/v1/orgs/${org.slug}/webhooks/${ids.webhookId}/deliveries`, {
+        token: org.token,
+      });
+      ids.deliveryId = deliveries.body.items[0]?.id;
+      assert.ok(ids.deliveryId, deliveries.raw);
+      // An app (OAuth client) of the app API.
+      const oauthApp = await t.call('POST', `/v1/orgs/${org.slug}/apps`, {
+        token: org.token,
+        body: {
+          name: `App of ${org.slug}`,
+          clientType: 'confidential',
+          redirectUris: [`https://${org.slug}.example/callback`],
+          scopes: ['devices:read'],
+        },
+      });
+      assert.equal(oauthApp.status, 201, oauthApp.raw);
+      ids.appId = oauthApp.body.app.id;
+      ids.handle = 'ses_0000000000000000';
+      ids.id = 'pky_0000000000000000000000000000';
     };
     const tinySbom = {
       bomFormat: 'CycloneDX',
@@ -153,12 +200,20 @@ for (const dialect of testDialects) {
       'PATCH /v1/orgs/{org}/devices/{deviceId}': { firmwareVersion: '6.6.6' },
       'POST /v1/orgs/{org}/tokens': { name: 'backdoor', role: 'admin' },
       'POST /v1/orgs/{org}/devices/{deviceId}/credentials': {},
+      'POST /v1/orgs/{org}/devices/{deviceId}/claim-code': {},
       'POST /v1/orgs/{org}/devices/{deviceId}/commands': { name: 'reboot' },
       'PATCH /v1/orgs/{org}/devices/{deviceId}/state': { version: 0, desired: { on: true } },
       'POST /v1/orgs/{org}/provisioning': { productId: ids.productId, serials: ['P-1', 'P-2'] },
       'POST /v1/platform/tokens': { name: 'backdoor', role: 'platform-admin' },
       'PUT /v1/orgs/{org}/updates/root': extra['org-b']?.root,
       'POST /v1/orgs/{org}/updates/targets/draft': {},
+      'POST /v1/orgs/{org}/updates/online-keys/rotate': {},
+      'POST /v1/orgs/{org}/evidence/key/rotate': {},
+      'POST /v1/orgs/{org}/webhooks': { url: 'http://127.0.0.1:9/planted', events: ['rollout.halted'] },
+      'PATCH /v1/orgs/{org}/webhooks/{webhookId}': { url: 'http://127.0.0.1:9/changed-by-a' },
+      'POST /v1/orgs/{org}/webhooks/{webhookId}/rotate-secret': {},
+      'POST /v1/orgs/{org}/webhooks/{webhookId}/test': {},
+      'POST /v1/orgs/{org}/webhook-deliveries/{deliveryId}/replay': {},
       'POST /v1/orgs/{org}/updates/targets/signatures': extra['org-b']?.signatures,
       'POST /v1/orgs/{org}/artifacts': {},
       'POST /v1/orgs/{org}/releases': {
@@ -173,6 +228,7 @@ for (const dialect of testDialects) {
       'POST /v1/orgs/{org}/rollouts/{rolloutId}/pause': {},
       'POST /v1/orgs/{org}/rollouts/{rolloutId}/resume': {},
       'POST /v1/orgs/{org}/rollouts/{rolloutId}/cancel': {},
+      'POST /v1/orgs/{org}/rollouts/{rolloutId}/complete': {},
       'PUT /v1/orgs/{org}/security-contact': { securityContact: 'mailto:a@a.example', securityPolicy: null },
       'PUT /v1/orgs/{org}/releases/{releaseId}/sbom': tinySbom,
       'POST /v1/platform/vulnerabilities/import': { documents: [] },
@@ -192,6 +248,25 @@ for (const dialect of testDialects) {
       'POST /v1/orgs/{org}/endpoint-records': { signed: {}, signatures: [] },
       'POST /v1/orgs/{org}/products/{productId}/sunset': { record: {}, message: 'planted' },
       'PATCH /v1/orgs/{org}/disclosures/{disclosureId}': { status: 'closed' },
+      'PUT /v1/orgs/{org}/people/{person}/roles': { roles: ['auditor'] },
+      'POST /v1/orgs/{org}/invitations': { email: 'planted@a.example', roles: ['admin'] },
+      'PUT /v1/orgs/{org}/sign-in-policy': { require: 'passkey' },
+      'PUT /v1/orgs/{org}/sso': {
+        issuer: 'https://idp.a.example',
+        clientId: 'planted',
+        clientSecret: 'planted',
+        groupRoles: { everyone: ['admin'] },
+      },
+      'POST /v1/platform/invitations': { email: 'planted@a.example' },
+      'POST /v1/orgs/{org}/disclosures/{disclosureId}/messages': { message: 'planted by A' },
+      'POST /v1/orgs/{org}/apps': {
+        name: 'planted',
+        clientType: 'public',
+        redirectUris: ['https://a.example/callback'],
+        scopes: ['devices:read'],
+      },
+      'PATCH /v1/orgs/{org}/apps/{appId}': { name: 'changed by A' },
+      'POST /v1/orgs/{org}/apps/{appId}/rotate-secret': {},
     });
 
     /** Required query parameters, so that the request would succeed if isolation failed. */
@@ -216,6 +291,11 @@ for (const dialect of testDialects) {
           '/report-cases',
           '/advisories',
           '/disclosures',
+          '/people',
+          '/invitations',
+          '/sign-in-policy',
+          '/webhooks',
+          '/apps',
           '/vulnerabilities?status=all',
           '/vex',
         ].map(async (p) => (await t.call('GET', `/v1/orgs/${b.slug}${p}`)).raw),
@@ -224,7 +304,7 @@ for (const dialect of testDialects) {
     };
 
     before(async () => {
-      t = await testApp(dialect);
+      t = await testApp(dialect, { webhooksAllowPrivateTargets: true });
       a = await t.org('org-a');
       b = await t.org('org-b');
       const lodash = JSON.parse(
@@ -247,10 +327,21 @@ for (const dialect of testDialects) {
       for (const [path, operations] of Object.entries(
         spec.paths as Record<string, Record<string, unknown>>,
       )) {
-        if (!path.startsWith('/v1/')) continue;
+        // Sign-in routes are public (people/people.api.test.ts); a person's own routes refuse tokens.
+        // Device owners' routes refuse staff tokens (403, the role walk checks it) and reach only the
+        // owner's own devices (owners/owners.api.test.ts keeps two owners apart). The app API takes
+        // only OAuth access tokens, bound to one app's organisation (apps/oauth.api.test.ts).
+        if (
+          !path.startsWith('/v1/') ||
+          path.startsWith('/v1/auth/') ||
+          path.startsWith('/v1/owner/') ||
+          path.startsWith('/v1/app/')
+        )
+          continue;
         for (const method of Object.keys(operations)) {
           const key = `${method.toUpperCase()} ${path}`;
-          const hasBody = ['POST', 'PATCH', 'PUT'].includes(method.toUpperCase());
+          const own = path.startsWith('/v1/me');
+          const hasBody = ['POST', 'PATCH', 'PUT'].includes(method.toUpperCase()) && !own;
           const body = bodies(bIds)[key];
           if (hasBody) assert.ok(body !== undefined, `add a sample body for ${key} to this test`);
 
@@ -264,7 +355,12 @@ for (const dialect of testDialects) {
               token: a.token,
               ...(hasBody ? { body } : {}),
             });
-            if (path.includes('{org}')) {
+            if (own) {
+              assert.ok(
+                [400, 403].includes(res.status),
+                `${key}: a service token has no account, got ${res.status}`,
+              );
+            } else if (path.includes('{org}')) {
               assert.equal(res.status, 404, `${key} as ${url}: expected 404, got ${res.status} ${res.raw}`);
             } else if (path.startsWith('/v1/platform') || key === 'POST /v1/orgs') {
               assert.equal(res.status, 403, `${key}: expected 403, got ${res.status}`);
@@ -276,7 +372,7 @@ for (const dialect of testDialects) {
           // A's own organisation in the path, B's object ids: still nothing of B.
           if (
             path.includes('{org}') &&
-            /\{(brandId|productId|deviceId|tokenId|commandId|releaseId|rolloutId|sha256|caseId|advisoryId|disclosureId)\}/.test(
+            /\{(brandId|productId|deviceId|tokenId|commandId|releaseId|rolloutId|sha256|caseId|advisoryId|disclosureId|person|invitationId)\}/.test(
               path,
             )
           ) {

@@ -9,7 +9,7 @@ import { newId } from '../ids.js';
 import type { Database } from '../store/schema.js';
 import { type Executor, inTransaction } from '../store/transaction.js';
 import type { Principal, Role } from './roles.js';
-import { isRole } from './roles.js';
+import { isRole, tokenPrincipal } from './roles.js';
 
 /** `bkl_` and 256 random bits in base64url: unguessable, recognisable by secret scanners. */
 const TOKEN_PATTERN = /^bkl_[A-Za-z0-9_-]{43}$/;
@@ -24,6 +24,8 @@ export interface ApiToken {
   expiresAt: string | null;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** The person who made it (issue 16 §5): it acts with at most their roles, as long as they hold them. */
+  personId: string | null;
 }
 
 export interface CreateTokenInput {
@@ -31,6 +33,12 @@ export interface CreateTokenInput {
   role: Role;
   name: string;
   expiresAt?: string | null;
+  personId?: string | null;
+}
+
+/** What the token service asks of people: the principal of a person now. */
+interface PeopleLookup {
+  principal(personId: string, extra: { tokenId?: string | null }): Promise<Principal | null>;
 }
 
 export function hashToken(token: string): string {
@@ -48,12 +56,14 @@ export class TokenService extends EventEmitter<{ revoked: [tokenId: string] }> {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
+  readonly #people: PeopleLookup | null;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; people?: PeopleLookup }) {
     super();
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
+    this.#people = deps.people ?? null;
   }
 
   async create(
@@ -83,6 +93,7 @@ export class TokenService extends EventEmitter<{ revoked: [tokenId: string] }> {
       expiresAt: input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
       lastUsedAt: null,
       revokedAt: null,
+      personId: input.personId ?? null,
     };
     const write = async (tx: Executor) => {
       if (input.orgId !== null) {
@@ -106,6 +117,7 @@ export class TokenService extends EventEmitter<{ revoked: [tokenId: string] }> {
           expires_at: record.expiresAt,
           last_used_at: null,
           revoked_at: null,
+          person_id: record.personId,
         })
         .execute();
       await this.#audit.append(tx, record.orgId ?? PLATFORM_CHAIN, {
@@ -113,7 +125,12 @@ export class TokenService extends EventEmitter<{ revoked: [tokenId: string] }> {
         action: 'token.create',
         targetType: 'token',
         targetId: record.id,
-        details: { role: record.role, name: record.name, expiresAt: record.expiresAt },
+        details: {
+          role: record.role,
+          name: record.name,
+          expiresAt: record.expiresAt,
+          personId: record.personId,
+        },
       });
     };
     if (trx) await write(trx);
@@ -142,7 +159,47 @@ export class TokenService extends EventEmitter<{ revoked: [tokenId: string] }> {
         .where('id', '=', row.id)
         .execute();
     }
-    return { actor: `token:${row.id} (${row.name})`, role: row.role, orgId: row.org_id, tokenId: row.id };
+    if (row.person_id !== null) return this.#personToken(row);
+    return tokenPrincipal({
+      actor: `token:${row.id} (${row.name})`,
+      tokenId: row.id,
+      personId: null,
+      role: row.role,
+      orgId: row.org_id,
+    });
+  }
+
+  /**
+   * A person's token acts with its one role, and only while the person still holds it there: a
+   * person removed from the organisation, or who lost the role, takes their tokens' rights along.
+   */
+  async #personToken(row: Database['api_tokens']): Promise<Principal | null> {
+    const person =
+      this.#people && row.person_id ? await this.#people.principal(row.person_id, { tokenId: row.id }) : null;
+    if (!person || !isRole(row.role)) return null;
+    const actor = `token:${row.id} (${row.name}) of ${person.actor}`;
+    if (row.role === 'platform-admin')
+      return person.platformAdmin ? { ...person, actor, memberships: new Map() } : null;
+    const held = row.org_id ? person.memberships.get(row.org_id) : undefined;
+    if (!row.org_id || !held?.includes(row.role as never)) return null;
+    return tokenPrincipal({
+      actor,
+      tokenId: row.id,
+      personId: row.person_id,
+      role: row.role,
+      orgId: row.org_id,
+    });
+  }
+
+  /** The tokens a person made, across organisations. */
+  async listOfPerson(personId: string): Promise<ApiToken[]> {
+    const rows = await this.#db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('person_id', '=', personId)
+      .orderBy('id')
+      .execute();
+    return rows.map(toToken);
   }
 
   /** Tokens of one organisation, or the platform tokens when `orgId` is null. */
@@ -189,5 +246,6 @@ function toToken(row: Database['api_tokens']): ApiToken {
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    personId: row.person_id ?? null,
   };
 }

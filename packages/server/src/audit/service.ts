@@ -35,9 +35,16 @@ export interface ChainReport {
 
 export interface AuditQuery {
   afterSeq?: number;
+  beforeSeq?: number;
   limit: number;
   action?: string;
   targetId?: string;
+  actor?: string;
+  /** ISO 8601 instants: entries at or after `since` and before `until`. */
+  since?: string;
+  until?: string;
+  /** 'desc': newest first (a reader's view); 'asc' (the default): the chain's order. */
+  order?: 'asc' | 'desc';
 }
 
 const VERIFY_PAGE = 1000;
@@ -140,9 +147,18 @@ export class AuditLog {
   async list(db: Executor, chain: string, query: AuditQuery): Promise<AuditEntry[]> {
     let q = db.selectFrom('audit_entries').selectAll().where('chain', '=', chain);
     if (query.afterSeq !== undefined) q = q.where('seq', '>', query.afterSeq);
+    if (query.beforeSeq !== undefined) q = q.where('seq', '<', query.beforeSeq);
     if (query.action) q = q.where('action', '=', query.action);
     if (query.targetId) q = q.where('target_id', '=', query.targetId);
-    const rows = await q.orderBy('seq').limit(query.limit).execute();
+    if (query.actor) q = q.where('actor', '=', query.actor);
+    // `at` is stored as toISOString() text (UTC, fixed width), so text order is time order once
+    // the bounds are written the same way.
+    if (query.since) q = q.where('at', '>=', new Date(query.since).toISOString());
+    if (query.until) q = q.where('at', '<', new Date(query.until).toISOString());
+    const rows = await q
+      .orderBy('seq', query.order === 'desc' ? 'desc' : 'asc')
+      .limit(query.limit)
+      .execute();
     return rows.map(toEntry);
   }
 
@@ -225,7 +241,7 @@ export class AuditLog {
   }
 }
 
-function toEntry(row: Database['audit_entries']): AuditEntry {
+export function toEntry(row: Database['audit_entries']): AuditEntry {
   return {
     chain: row.chain,
     seq: Number(row.seq),

@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
+import { roles } from '../access/roles.js';
 import type { ApiToken } from '../access/tokens.js';
 import { enc, resolveOrg, withClient } from './context.js';
-import { emit, printRecord, printTable } from './output.js';
+import { type Column, emit, isWide, printRecord, printTable } from './output.js';
 
-const columns: [string, (t: ApiToken) => unknown][] = [
-  ['id', (t) => t.id],
-  ['role', (t) => t.role],
+const columns: Column<ApiToken>[] = [
   ['name', (t) => t.name],
+  ['role', (t) => t.role],
   ['created', (t) => t.createdAt],
   ['expires', (t) => t.expiresAt],
   ['last used', (t) => t.lastUsedAt],
   ['revoked', (t) => t.revokedAt],
+  ['id', (t) => t.id, 'wide'],
 ];
 
 export function adminCommands(program: Command): void {
@@ -22,7 +23,7 @@ export function adminCommands(program: Command): void {
   token
     .command('create')
     .description('create a token and print its secret once')
-    .requiredOption('--role <role>', 'platform-admin, admin, operator, security or auditor')
+    .requiredOption('--role <role>', roles.join(', '))
     .option('--name <name>', 'what the token is for (shown in the audit log)', 'cli')
     .option('--expires <datetime>', 'expiry, ISO 8601 (e.g. 2027-01-01T00:00:00Z)')
     .action(async (opts: { role: string; name: string; expires?: string }, command: Command) =>
@@ -52,13 +53,13 @@ export function adminCommands(program: Command): void {
       withClient(command, async (ctx) => {
         const path = opts.platform ? '/v1/platform/tokens' : `/v1/orgs/${enc(await resolveOrg(ctx))}/tokens`;
         const result = await ctx.client.request<{ items: ApiToken[] }>('GET', path);
-        emit(ctx, result, () => printTable(result.items, columns));
+        emit(ctx, result, () => printTable(result.items, columns, isWide(ctx)));
       }),
     );
 
   token
     .command('revoke <tokenId>')
-    .description('revoke a token; it stops working at once')
+    .description('revoke a token; it stops working at once (ids: admin token list --wide)')
     .option('--platform', 'a platform-admin token')
     .action(async (id: string, opts: { platform?: boolean }, command: Command) =>
       withClient(command, async (ctx) => {

@@ -3,6 +3,7 @@ import type { Brand } from '../fleet/brands.js';
 import type { Page } from '../store/pagination.js';
 import { enc, query, resolveOrg, withClient } from './context.js';
 import { emit, emitPage, printRecord } from './output.js';
+import { resolveRef } from './resolve.js';
 
 const columns: [string, (b: Brand) => unknown][] = [
   ['id', (b) => b.id],
@@ -47,25 +48,27 @@ export function brandCommands(program: Command): void {
     );
 
   brands
-    .command('get <brandId>')
-    .description('show a brand')
-    .action(async (id: string, _opts: unknown, command: Command) =>
+    .command('get <brand>')
+    .description('show a brand (id or name)')
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'brand', ref);
         const brand = await ctx.client.request<Brand>('GET', `/v1/orgs/${enc(org)}/brands/${enc(id)}`);
         emit(ctx, brand, () => printRecord({ ...brand }));
       }),
     );
 
   brands
-    .command('update <brandId>')
+    .command('update <brand>')
     .description('change a brand')
     .option('--name <name>', 'brand name')
     .option('--responsible-party <party>', 'responsible legal entity')
     .option('--security-contact <uri>', 'security contact URI')
-    .action(async (id: string, opts: Record<string, string>, command: Command) =>
+    .action(async (ref: string, opts: Record<string, string>, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'brand', ref);
         const brand = await ctx.client.request<Brand>(
           'PATCH',
           `/v1/orgs/${enc(org)}/brands/${enc(id)}`,
@@ -76,11 +79,12 @@ export function brandCommands(program: Command): void {
     );
 
   brands
-    .command('delete <brandId>')
+    .command('delete <brand>')
     .description('delete a brand that no product or device uses')
-    .action(async (id: string, _opts: unknown, command: Command) =>
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'brand', ref);
         await ctx.client.request('DELETE', `/v1/orgs/${enc(org)}/brands/${enc(id)}`);
         emit(ctx, { deleted: id }, () => process.stdout.write(`deleted brand ${id}\n`));
       }),

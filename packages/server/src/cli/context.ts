@@ -12,12 +12,16 @@ export interface GlobalOptions {
   ca?: string;
   org?: string;
   json?: boolean;
+  wide?: boolean;
+  quiet?: boolean;
 }
 
 export interface CommandContext {
   client: ApiClient;
   config: Config;
   json: boolean;
+  /** `--quiet`: print only ids (output.ts emit). */
+  quiet: boolean;
   options: GlobalOptions;
 }
 
@@ -60,7 +64,7 @@ export async function withClient(
     client = await directClient(config);
   }
   try {
-    await work({ client, config, json: options.json ?? false, options });
+    await work({ client, config, json: options.json ?? false, quiet: options.quiet ?? false, options });
   } finally {
     await client.close();
   }
@@ -75,13 +79,17 @@ export async function resolveOrg(ctx: CommandContext): Promise<string> {
   if (explicit) return explicit;
   const me = await ctx.client.request<{ orgId: string | null }>('GET', '/v1/whoami');
   if (me.orgId) return me.orgId;
-  const orgs = await ctx.client.request<{ items: { id: string; slug: string }[] }>('GET', '/v1/orgs?limit=2');
+  const orgs = await ctx.client.request<{ items: { id: string; slug: string }[]; nextCursor: string | null }>(
+    'GET',
+    '/v1/orgs?limit=20',
+  );
   if (orgs.items.length === 1 && orgs.items[0]) return orgs.items[0].id;
+  const slugs = orgs.items.map((o) => o.slug).join(', ') + (orgs.nextCursor ? ', …' : '');
   throw new DomainError(
     'validation-failed',
     orgs.items.length === 0
       ? 'no organisation exists yet: create one with `brickless orgs create`'
-      : 'several organisations exist: pass --org',
+      : `several organisations exist (${slugs}): pass --org SLUG or set BRICKLESS_ORG`,
   );
 }
 

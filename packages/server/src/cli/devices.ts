@@ -1,23 +1,54 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { DomainError } from '../errors.js';
+import type { Brand } from '../fleet/brands.js';
 import type { Device } from '../fleet/devices.js';
+import type { Product } from '../fleet/products.js';
 import type { Page } from '../store/pagination.js';
-import { collect, enc, query, resolveOrg, withClient } from './context.js';
-import { emit, emitPage, printRecord, printTable } from './output.js';
+import { type CommandContext, collect, enc, query, resolveOrg, withClient } from './context.js';
+import { type Column, emit, emitPage, printRecord, printTable } from './output.js';
 import { provisionCommand } from './provision.js';
+import { resolveOptional, resolveRef } from './resolve.js';
 
-const columns: [string, (d: Device) => unknown][] = [
-  ['id', (d) => d.id],
-  ['serial', (d) => d.serial],
-  ['product', (d) => d.productId],
-  ['brand', (d) => d.brandId],
-  ['firmware', (d) => d.firmwareVersion],
-  ['status', (d) => d.status],
-  ['online', (d) => (d.online ? 'yes' : '')],
-  ['tags', (d) => d.tags],
-  ['last seen', (d) => d.lastSeenAt],
-];
+/** "yes", or "no" with when it was last seen: what an operator asks first. */
+export function onlineCell(device: Pick<Device, 'online' | 'lastSeenAt'>): string {
+  if (device.online) return 'yes';
+  return device.lastSeenAt
+    ? `no, last seen ${device.lastSeenAt.replace('T', ' ').slice(0, 19)}`
+    : 'no, never seen';
+}
+
+/** The table columns: serial, product model and name, brand; the ids only with --wide. */
+function deviceColumns(names: {
+  products: Map<string, { modelNumber: string; name: string }>;
+  brands: Map<string, string>;
+}): Column<Device>[] {
+  const product = (d: Device) => names.products.get(d.productId);
+  return [
+    ['serial', (d) => d.serial],
+    ['product', (d) => (product(d) ? `${product(d)?.modelNumber} (${product(d)?.name})` : d.productId)],
+    ['brand', (d) => (d.brandId ? (names.brands.get(d.brandId) ?? d.brandId) : '')],
+    ['firmware', (d) => d.firmwareVersion],
+    ['status', (d) => d.status],
+    ['online', onlineCell],
+    ['tags', (d) => d.tags],
+    ['id', (d) => d.id, 'wide'],
+    ['product id', (d) => d.productId, 'wide'],
+  ];
+}
+
+/** Product models and brand names of the organisation, to show instead of ids (two requests). */
+async function fleetNames(ctx: CommandContext, org: string) {
+  const [products, brands] = await Promise.all([
+    ctx.client.request<Page<Product>>('GET', `/v1/orgs/${enc(org)}/products?limit=500`),
+    ctx.client.request<Page<Brand>>('GET', `/v1/orgs/${enc(org)}/brands?limit=500`),
+  ]);
+  return {
+    products: new Map(products.items.map((p) => [p.id, p])),
+    brands: new Map(brands.items.map((b) => [b.id, b.name])),
+  };
+}
 
 /** `--brand none` and `--hardware-id none` clear a value. */
 const nullable = (value: string | undefined) =>
@@ -32,9 +63,9 @@ export function deviceCommands(program: Command): void {
   devices
     .command('create')
     .description('register a device')
-    .requiredOption('--product <productId>', 'its product')
+    .requiredOption('--product <product>', 'its product: id or model number')
     .requiredOption('--serial <serial>', 'serial number, unique per product')
-    .option('--brand <brandId>', 'the brand it is sold under (default: the product’s only brand)')
+    .option('--brand <brand>', 'the brand it is sold under, id or name (default: the product’s only brand)')
     .option('--hardware-id <id>', 'hardware identifier (e.g. MAC or chip id)')
     .option('--firmware <version>', 'firmware version it runs')
     .option('--tag <tag>', 'a tag (repeat for several)', collect)
@@ -56,9 +87,9 @@ export function deviceCommands(program: Command): void {
             'POST',
             `/v1/orgs/${enc(org)}/devices`,
             defined({
-              productId: opts.product,
+              productId: await resolveRef(ctx, org, 'product', opts.product),
               serial: opts.serial,
-              brandId: opts.brand,
+              brandId: await resolveOptional(ctx, org, 'brand', opts.brand),
               hardwareId: opts.hardwareId,
               firmwareVersion: opts.firmware,
               tags: opts.tag,
@@ -71,22 +102,27 @@ export function deviceCommands(program: Command): void {
   devices
     .command('list')
     .description('list and search devices')
-    .option('--product <productId>', 'only this product')
-    .option('--brand <brandId>', 'only this brand')
+    .option('--product <product>', 'only this product (id or model number)')
+    .option('--brand <brand>', 'only this brand (id or name)')
     .option('--status <status>', 'active, disabled or decommissioned')
     .option('--firmware <version>', 'only this firmware version')
     .option('--serial <serial>', 'exact serial number')
     .option('--search <prefix>', 'serial number prefix')
     .option('--tag <tag>', 'carrying this tag (repeat: all of them)', collect)
+    .option('--claimed', 'only devices an owner has claimed (docs/owners.md)')
+    .option('--unclaimed', 'only devices no owner has claimed')
     .option('--include-deleted', 'include decommissioned devices')
     .option('--limit <n>', 'page size', '50')
     .option('--cursor <cursor>', 'continue after a previous page')
     .action(async (opts: Record<string, string | string[] | boolean | undefined>, command: Command) =>
       withClient(command, async (ctx) => {
+        if (opts.claimed && opts.unclaimed)
+          throw new DomainError('validation-failed', 'pass --claimed or --unclaimed, not both');
         const org = await resolveOrg(ctx);
         const q = query({
-          productId: opts.product as string | undefined,
-          brandId: opts.brand as string | undefined,
+          claimed: opts.claimed ? true : opts.unclaimed ? false : undefined,
+          productId: await resolveOptional(ctx, org, 'product', opts.product as string | undefined),
+          brandId: await resolveOptional(ctx, org, 'brand', opts.brand as string | undefined),
           status: opts.status as string | undefined,
           firmwareVersion: opts.firmware as string | undefined,
           serial: opts.serial as string | undefined,
@@ -97,40 +133,85 @@ export function deviceCommands(program: Command): void {
           cursor: opts.cursor as string | undefined,
         });
         const page = await ctx.client.request<Page<Device>>('GET', `/v1/orgs/${enc(org)}/devices${q}`);
-        emitPage(ctx, page, columns);
+        emitPage(ctx, page, ctx.json ? [] : deviceColumns(await fleetNames(ctx, org)));
       }),
     );
 
   devices
-    .command('get <deviceId>')
-    .description('show a device')
+    .command('get <device>')
+    .description('show a device (id or serial number)')
     .option('--include-deleted', 'also when decommissioned')
-    .action(async (id: string, opts: { includeDeleted?: boolean }, command: Command) =>
+    .action(async (ref: string, opts: { includeDeleted?: boolean }, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'device', ref);
         const device = await ctx.client.request<Device>(
           'GET',
           `/v1/orgs/${enc(org)}/devices/${enc(id)}${query({ includeDeleted: opts.includeDeleted })}`,
         );
-        emit(ctx, device, () => printRecord({ ...device }));
+        const { ownership, ...rest } = device as Device & {
+          ownership?: {
+            claimed: boolean;
+            claimedAt: string | null;
+            localMode?: { requestedAt: string; status: 'requested' | 'local' };
+          };
+        };
+        emit(ctx, device, () =>
+          printRecord({
+            ...rest,
+            // Whether an owner claimed it and when; never who (docs/owners.md).
+            ...(ownership ? { ownerClaimed: ownership.claimed ? `yes, ${ownership.claimedAt}` : 'no' } : {}),
+            // The owner's choice of local mode (docs/owners.md): the device no longer uses this server.
+            ...(ownership?.localMode
+              ? {
+                  ownerLocalMode: `${ownership.localMode.status === 'local' ? 'on' : 'asked, not yet applied'} since ${ownership.localMode.requestedAt}`,
+                }
+              : {}),
+          }),
+        );
       }),
     );
 
   devices
-    .command('update <deviceId>')
+    .command('claim-code <device>')
+    .description(
+      'issue a new owner claim code for a device (id or serial), ending the old one: for a lost label or after the owner released it; shown once',
+    )
+    .action(async (ref: string, _opts: unknown, command: Command) =>
+      withClient(command, async (ctx) => {
+        const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'device', ref);
+        const issued = await ctx.client.request<{ deviceId: string; claimCode: string }>(
+          'POST',
+          `/v1/orgs/${enc(org)}/devices/${enc(id)}/claim-code`,
+        );
+        emit(ctx, issued, () =>
+          process.stdout.write(
+            `claim code for device ${issued.deviceId}: ${issued.claimCode}\n(shown once; the previous code no longer claims the device)\n`,
+          ),
+        );
+      }),
+    );
+
+  devices
+    .command('update <device>')
     .description('change a device')
-    .option('--brand <brandId|none>', 'brand')
+    .option('--brand <brand|none>', 'brand (id or name)')
     .option('--hardware-id <id|none>', 'hardware identifier')
     .option('--firmware <version|none>', 'firmware version')
     .option('--tag <tag>', 'replace the tags with these (repeat)', collect)
     .option('--clear-tags', 'remove all tags')
     .option('--status <status>', 'active or disabled')
     .action(
-      async (id: string, opts: Record<string, string | string[] | boolean | undefined>, command: Command) =>
+      async (ref: string, opts: Record<string, string | string[] | boolean | undefined>, command: Command) =>
         withClient(command, async (ctx) => {
           const org = await resolveOrg(ctx);
+          const id = await resolveRef(ctx, org, 'device', ref);
           const patch = defined({
-            brandId: nullable(opts.brand as string | undefined),
+            brandId:
+              opts.brand === 'none'
+                ? null
+                : await resolveOptional(ctx, org, 'brand', opts.brand as string | undefined),
             hardwareId: nullable(opts.hardwareId as string | undefined),
             firmwareVersion: nullable(opts.firmware as string | undefined),
             tags: opts.clearTags ? [] : (opts.tag as string[] | undefined),
@@ -146,11 +227,12 @@ export function deviceCommands(program: Command): void {
     );
 
   devices
-    .command('delete <deviceId>')
+    .command('delete <device>')
     .description('decommission a device (soft delete)')
-    .action(async (id: string, _opts: unknown, command: Command) =>
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'device', ref);
         const device = await ctx.client.request<Device>('DELETE', `/v1/orgs/${enc(org)}/devices/${enc(id)}`);
         emit(ctx, device, () =>
           process.stdout.write(`decommissioned device ${id} (serial ${device.serial})\n`),
@@ -159,13 +241,14 @@ export function deviceCommands(program: Command): void {
     );
 
   devices
-    .command('secret <deviceId>')
+    .command('secret <device>')
     .description(
       'issue the device a new secret (shown once); the old one stops working and its connection closes',
     )
-    .action(async (id: string, _opts: unknown, command: Command) =>
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'device', ref);
         const issued = await ctx.client.request<{ secret: string; credential: { id: string } }>(
           'POST',
           `/v1/orgs/${enc(org)}/devices/${enc(id)}/credentials`,
@@ -179,7 +262,7 @@ export function deviceCommands(program: Command): void {
     );
 
   devices
-    .command('certificate <deviceId>')
+    .command('certificate <device>')
     .description(
       'issue the device an X.509 client certificate from the organisation device CA (mutual TLS); the old credential stops working',
     )
@@ -188,9 +271,10 @@ export function deviceCommands(program: Command): void {
       '--out-dir <dir>',
       'writes <deviceId>.crt, device-ca.crt and, without --csr, <deviceId>.key (0600)',
     )
-    .action(async (id: string, opts: { csr?: string; outDir: string }, command: Command) =>
+    .action(async (ref: string, opts: { csr?: string; outDir: string }, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'device', ref);
         const csr = opts.csr ? readFileSync(opts.csr, 'utf8') : undefined;
         const issued = await ctx.client.request<{
           certificate: string;
@@ -231,36 +315,39 @@ export function deviceCommands(program: Command): void {
     );
 
   devices
-    .command('events <deviceId>')
+    .command('events <device>')
     .description("a device's events, newest first")
     .option('--name <name>', 'only this event')
     .option('--severity <severity>', 'info, warning or critical')
     .option('--limit <n>', 'how many', '50')
-    .action(async (id: string, opts: { name?: string; severity?: string; limit: string }, command: Command) =>
-      withClient(command, async (ctx) => {
-        const org = await resolveOrg(ctx);
-        const query = new URLSearchParams({ limit: opts.limit });
-        if (opts.name) query.set('name', opts.name);
-        if (opts.severity) query.set('severity', opts.severity);
-        const page = await ctx.client.request<{
-          items: { time: string; name: string; severity: string; data: unknown }[];
-          nextCursor: string | null;
-        }>('GET', `/v1/orgs/${enc(org)}/devices/${enc(id)}/events?${query}`);
-        emitPage(ctx, page, [
-          ['time', (e) => e.time],
-          ['event', (e) => e.name],
-          ['severity', (e) => e.severity],
-          ['data', (e) => JSON.stringify(e.data)],
-        ]);
-      }),
+    .action(
+      async (ref: string, opts: { name?: string; severity?: string; limit: string }, command: Command) =>
+        withClient(command, async (ctx) => {
+          const org = await resolveOrg(ctx);
+          const id = await resolveRef(ctx, org, 'device', ref);
+          const query = new URLSearchParams({ limit: opts.limit });
+          if (opts.name) query.set('name', opts.name);
+          if (opts.severity) query.set('severity', opts.severity);
+          const page = await ctx.client.request<{
+            items: { time: string; name: string; severity: string; data: unknown }[];
+            nextCursor: string | null;
+          }>('GET', `/v1/orgs/${enc(org)}/devices/${enc(id)}/events?${query}`);
+          emitPage(ctx, page, [
+            ['time', (e) => e.time],
+            ['event', (e) => e.name],
+            ['severity', (e) => e.severity],
+            ['data', (e) => JSON.stringify(e.data)],
+          ]);
+        }),
     );
 
   devices
-    .command('revoke <deviceId>')
+    .command('revoke <device>')
     .description('revoke every credential of the device and disconnect it at once')
-    .action(async (id: string, _opts: unknown, command: Command) =>
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'device', ref);
         const result = await ctx.client.request<{ revoked: number }>(
           'DELETE',
           `/v1/orgs/${enc(org)}/devices/${enc(id)}/credentials`,
@@ -270,7 +357,7 @@ export function deviceCommands(program: Command): void {
     );
 
   devices
-    .command('telemetry <deviceId>')
+    .command('telemetry <device>')
     .description("read a device's telemetry: one field over a time range, raw or per bucket")
     .requiredOption('--field <field>', 'telemetry field of the product')
     .option('--from <time>', 'RFC 3339 start')
@@ -279,12 +366,13 @@ export function deviceCommands(program: Command): void {
     .option('--limit <n>', 'how many points', '1000')
     .action(
       async (
-        id: string,
+        ref: string,
         opts: { field: string; from?: string; to?: string; bucket?: string; limit: string },
         command: Command,
       ) =>
         withClient(command, async (ctx) => {
           const org = await resolveOrg(ctx);
+          const id = await resolveRef(ctx, org, 'device', ref);
           const result = await ctx.client.request<{ points: Record<string, unknown>[] }>(
             'GET',
             `/v1/orgs/${enc(org)}/devices/${enc(id)}/telemetry${query(opts)}`,

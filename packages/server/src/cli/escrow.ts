@@ -1,22 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { PLATFORM_CHAIN } from '../audit/service.js';
 import type { Config } from '../config.js';
 import { DomainError } from '../errors.js';
-import { runDrill } from '../escrow/drill/run.js';
-import type { DepositManifest } from '../escrow/manifest.js';
-import { locateDeposit } from '../escrow/manifest.js';
-import { installMasterKey, installTls, restoreDeposit } from '../escrow/restore.js';
-import { decryptSecrets, generateAgentKey, readIdentityFile } from '../escrow/secrets.js';
-import { depositFromApp } from '../escrow/service.js';
-import { verifyDeposit } from '../escrow/verify.js';
+import type { DrillReport } from '../escrow/drill/run.js';
+import { type DepositManifest, locateDeposit } from '../escrow/manifest.js';
+import { generateAgentKey, readIdentityFile } from '../escrow/secrets.js';
+import { depositFromApp, recordDrill } from '../escrow/service.js';
+import { loadDepositKey, parsePublicKey, rotateDepositKey } from '../escrow/signing.js';
+import { defaultPinFile, restoreEscrow, type VerifyReport, verifyEscrow } from '../escrow/successor.js';
+import type { TrustOptions } from '../escrow/trust.js';
+import { invitationUrl } from '../people/invitations.js';
 import type { Dialect } from '../store/db.js';
-import { FilesystemArtifactStore } from '../updates/artifact-store.js';
 import { directClient } from './client.js';
 import { collect, configFrom, globalOptions } from './context.js';
+import { depositEscrowGaps } from './escrow-gap.js';
 import { emit, printRecord, printTable } from './output.js';
 
 /** A progress bar on stderr for people; nothing for --json or a pipe. */
@@ -45,6 +45,22 @@ function progressBar(
     stop() {
       if (current) bar.stop();
     },
+  };
+}
+
+interface VerifyOptions {
+  identity?: string;
+  deposit?: string;
+  pin?: string;
+  depositKey?: string;
+}
+
+/** The pin next to the identity unless --pin says otherwise; --deposit-key from the escrow agreement. */
+function trustOptions(opts: VerifyOptions): Omit<TrustOptions, 'explicit'> {
+  const pinFile = opts.pin ?? (opts.identity ? defaultPinFile(opts.identity) : undefined);
+  return {
+    ...(pinFile ? { pinFile } : {}),
+    ...(opts.depositKey ? { depositKey: parsePublicKey(opts.depositKey) } : {}),
   };
 }
 
@@ -133,24 +149,37 @@ export function escrowCommands(program: Command): void {
     .command('verify')
     .argument('<bundle>', 'escrow directory, deposit directory or manifest.json')
     .description(
-      'check a deposit: hashes (integrity), nothing missing (completeness), and with --identity a trial restore (restorability); exits 1 on any gap',
+      'check a deposit: signature, chain and hashes (integrity), nothing missing and values both databases hold (completeness), and with --identity a trial restore (restorability); exits 1 on any gap',
     )
     .option('--identity <file>', "the escrow agent's age identity file")
     .option('--deposit <id>', 'a deposit other than the latest')
-    .action(async (bundle: string, opts: { identity?: string; deposit?: string }, command: Command) => {
+    .option(
+      '--pin <file>',
+      'where the agent keeps the trusted deposit key and the newest verified deposit (default: IDENTITY.deposit-pin.json)',
+    )
+    .option(
+      '--deposit-key <key>',
+      "the service's deposit public key from the escrow agreement (or a file holding it)",
+    )
+    .action(async (bundle: string, opts: VerifyOptions, command: Command) => {
       const json = globalOptions(command).json ?? false;
       const bar = progressBar(json, 'verify');
-      let report: Awaited<ReturnType<typeof verifyDeposit>>;
+      let report: VerifyReport;
       try {
-        report = await verifyDeposit(bundle, {
+        report = await verifyEscrow({
+          bundle,
           ...(opts.deposit ? { depositId: opts.deposit } : {}),
           ...(opts.identity ? { identity: readIdentityFile(opts.identity) } : {}),
+          trust: trustOptions(opts),
           onProgress: bar.update,
         });
       } finally {
         bar.stop();
       }
-      emit({ json }, report, () => {
+      // The deposit restores either way; without an escrow key in the TUF root the successor
+      // still cannot sign updates or move the devices: said until the root names one.
+      const escrowGaps = depositEscrowGaps(locateDeposit(bundle, opts.deposit));
+      emit({ json }, { ...report, escrowGaps }, () => {
         printTable(report.checks, [
           ['level', (c) => c.level],
           ['check', (c) => c.name],
@@ -163,7 +192,38 @@ export function escrowCommands(program: Command): void {
             `\n${report.ok ? 'no gaps found' : 'GAPS FOUND: this deposit would not restore as it is'}\n`,
         );
       });
+      for (const gap of escrowGaps) process.stderr.write(`WARNING: ${gap}\n`);
       if (!report.ok) process.exitCode = 1;
+    });
+
+  escrow
+    .command('key')
+    .description(
+      "show this service's deposit public key (it signs every deposit and audit checkpoint; give it to the escrow agent for the agreement)",
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const options = globalOptions(command);
+      const config = configFrom(options);
+      const key = loadDepositKey(config.dataDir);
+      emit({ json: options.json ?? false }, { publicKey: key.publicKey, rotations: key.rotations }, () =>
+        process.stdout.write(`${key.publicKey}\n`),
+      );
+    });
+
+  escrow
+    .command('rotate-key')
+    .description(
+      'replace the deposit key; the rotation is signed by the old key, so agents that pinned it follow to the new one',
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const options = globalOptions(command);
+      const config = configFrom(options);
+      const rotation = rotateDepositKey(config.dataDir, new Date());
+      emit({ json: options.json ?? false }, rotation, () =>
+        process.stdout.write(
+          `deposit key rotated: ${rotation.statement.from} -> ${rotation.statement.to}\n  the next deposit carries the rotation, signed by the old key\n`,
+        ),
+      );
     });
 
   drillCommand(escrow);
@@ -177,10 +237,18 @@ export function escrowCommands(program: Command): void {
     .requiredOption('--identity <file>', "the escrow agent's age identity file")
     .option('--deposit <id>', 'a deposit other than the latest')
     .option('--keep-tls', "also install the old server's TLS keys (only when taking over its host names)")
+    .option(
+      '--pin <file>',
+      'the trusted deposit key and newest verified deposit (default: IDENTITY.deposit-pin.json)',
+    )
+    .option(
+      '--deposit-key <key>',
+      "the service's deposit public key from the escrow agreement (or a file holding it)",
+    )
     .action(
       async (
         bundle: string,
-        opts: { identity: string; deposit?: string; keepTls?: boolean },
+        opts: VerifyOptions & { identity: string; keepTls?: boolean },
         command: Command,
       ) => {
         const options = globalOptions(command);
@@ -189,30 +257,36 @@ export function escrowCommands(program: Command): void {
         const config = configFrom(options);
         const json = options.json ?? false;
         const started = Date.now();
-        const located = locateDeposit(bundle, opts.deposit);
-        const secrets = await decryptSecrets(
-          readFileSync(join(located.depositDir, located.manifest.secrets.file)),
-          readIdentityFile(opts.identity),
-        );
-        await installMasterKey(secrets, config.secrets.masterKeyFile);
         const bar = progressBar(json, 'restore');
-        let report: Awaited<ReturnType<typeof restoreDeposit>>;
+        let report: Awaited<ReturnType<typeof restoreEscrow>>;
         try {
-          report = await restoreDeposit(located, {
+          report = await restoreEscrow({
+            bundle,
+            ...(opts.deposit ? { depositId: opts.deposit } : {}),
+            identity: readIdentityFile(opts.identity),
+            trust: trustOptions(opts),
             database: config.database,
-            secrets,
-            artifacts: new FilesystemArtifactStore(config.updates.artifactDir),
+            artifactDir: config.updates.artifactDir,
             maxArtifactBytes: config.updates.maxArtifactBytes,
-            onProgress: (p) => bar.update(p.phase, p.done, p.total),
+            masterKeyFile: config.secrets.masterKeyFile,
+            ...(opts.keepTls ? { tlsDataDir: config.dataDir } : {}),
+            onProgress: bar.update,
+            onRestoreProgress: (p) => bar.update(p.phase, p.done, p.total),
           });
         } finally {
           bar.stop();
         }
-        const tls = opts.keepTls ? await installTls(secrets, config.dataDir) : [];
+        const located = report.deposit;
+        const tls = report.tlsInstalled;
         const client = await directClient(config);
+        let setupUrl: string;
         try {
           const app = client.app;
           if (!app) throw new Error('escrow restore needs the data dir');
+          // The successor's own first administrator (issue 16 §7): the maker's passkeys cannot work
+          // under the successor's domain, so a one-time link creates a platform admin of its own.
+          const base = config.http.publicUrl ?? `https://localhost:${config.http.port}`;
+          setupUrl = invitationUrl(base, await app.services.invitations.successorLink(actor()));
           await app.services.store.db.transaction().execute((trx) =>
             app.services.audit.append(trx, PLATFORM_CHAIN, {
               actor: actor(),
@@ -222,13 +296,13 @@ export function escrowCommands(program: Command): void {
               details: {
                 from: located.manifest.brickless,
                 rows: Object.values(report.rows).reduce((a, b) => a + b, 0),
+                ledger: report.ledger,
               },
             }),
           );
         } finally {
           await client.close();
         }
-        const broken = report.chains.filter((c) => !c.ok);
         const seconds = Math.round((Date.now() - started) / 100) / 10;
         emit(
           { json },
@@ -236,19 +310,30 @@ export function escrowCommands(program: Command): void {
             deposit: located.manifest.id,
             database: config.database.replace(/:\/\/[^@]*@/, '://***@'),
             seconds,
-            ...report,
+            rows: report.rows,
+            artifacts: report.artifacts,
+            chains: report.chains,
+            sealedSecretsOpened: report.sealedSecretsOpened,
+            trustRoots: report.trustRoots,
+            migratedTo: report.migratedTo,
+            ledger: report.ledger,
             tlsInstalled: tls,
+            setupUrl,
           },
           () => {
             const rows = Object.values(report.rows).reduce((a, b) => a + b, 0);
             process.stdout.write(
               `restored deposit ${located.manifest.id} in ${seconds} s: ${rows.toLocaleString('en-US')} rows, ${report.artifacts} artifacts, ` +
-                `${report.sealedSecretsOpened} sealed keys open, ${report.chains.length} audit chains ${broken.length ? `(${broken.length} BROKEN)` : 'verify'}\n` +
-                `  data dir: ${config.dataDir}\n  next: brickless --data-dir ${config.dataDir} serve, then the handover (RESTORE.md)\n`,
+                `${report.sealedSecretsOpened} sealed keys open, ${report.chains.length} audit chains verify\n` +
+                `  deletion ledger of deposit ${report.ledger.deposit}: ${report.ledger.tombstones} tombstones, ${report.ledger.rowsDeleted} rows deleted again (docs/data-rights.md)\n` +
+                (report.ledger.note ? `  warning: ${report.ledger.note}\n` : '') +
+                `  data dir: ${config.dataDir}\n  next: brickless --data-dir ${config.dataDir} serve, then the handover (RESTORE.md)\n` +
+                `  your first administrator: open this one-time link within 7 days, once the server runs\n` +
+                `  (the maker's people came along; their passkeys only work on the maker's domain: docs/accounts.md):\n` +
+                `  ${setupUrl}\n`,
             );
           },
         );
-        if (broken.length) process.exitCode = 1;
       },
     );
 }
@@ -284,6 +369,8 @@ function drillCommand(escrow: Command): void {
         const source = dialect(opts.source);
         const target = dialect(opts.target ?? (source === 'sqlite' ? 'postgres' : 'sqlite'));
         const started = Date.now();
+        // The drill (and the pg driver it needs) is loaded here, not with every CLI command (issue 15).
+        const { runDrill } = await import('../escrow/drill/run.js');
         const report = await runDrill({
           devices,
           source,
@@ -295,6 +382,8 @@ function drillCommand(escrow: Command): void {
             if (!json) process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${step}\n`);
           },
         });
+        const recorded = await recordDrillInDataDir(command, report, (Date.now() - started) / 1000);
+        if (!json) process.stderr.write(`${recorded}\n`);
         emit({ json }, report, () => {
           const s = (v: number | null) => (v === null ? 'never' : `${v} s`);
           printRecord({
@@ -322,6 +411,28 @@ function drillCommand(escrow: Command): void {
         if (!report.ok) process.exitCode = 1;
       },
     );
+}
+
+/**
+ * The drill's result goes into the platform audit chain of the configured data dir (`escrow.drill`),
+ * where the console's continuity page reads it back; a machine without one (a laptop trying the
+ * drill) records nothing rather than creating a data dir. Returns what happened, for stderr.
+ */
+async function recordDrillInDataDir(command: Command, report: DrillReport, seconds: number): Promise<string> {
+  try {
+    const config = configFrom(globalOptions(command));
+    if (!existsSync(config.dataDir)) return `drill not recorded: no data dir at ${config.dataDir}`;
+    const client = await directClient(config);
+    try {
+      if (!client.app) return 'drill not recorded: no in-process app';
+      await recordDrill(client.app, report, Math.round(seconds * 10) / 10, actor());
+      return `drill recorded in the audit log of ${config.dataDir} (escrow.drill)`;
+    } finally {
+      await client.close();
+    }
+  } catch (error) {
+    return `drill not recorded: ${(error as Error).message}`;
+  }
 }
 
 function summary(manifest: DepositManifest) {

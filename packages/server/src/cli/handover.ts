@@ -40,12 +40,12 @@ async function nextVersion(ctx: CommandContext, org: string): Promise<number> {
 export async function createRecord(
   ctx: CommandContext,
   fields: Omit<EndpointRecordBody, '_type' | 'spec_version' | 'org' | 'version' | 'issued'>,
-  opts: { key: string[]; version?: string; out?: string; publish?: boolean },
+  opts: { key: string[]; recordVersion?: string; out?: string; publish?: boolean },
 ): Promise<{ record: EndpointRecord; published: PublishedRecord | null }> {
   const org = await orgId(ctx);
-  const version = opts.version ? Number(opts.version) : await nextVersion(ctx, org);
+  const version = opts.recordVersion ? Number(opts.recordVersion) : await nextVersion(ctx, org);
   if (!Number.isSafeInteger(version) || version < 1)
-    throw new DomainError('validation-failed', '--version must be an integer ≥ 1');
+    throw new DomainError('validation-failed', '--record-version must be an integer ≥ 1');
   const body = endpointRecordBody({ org, version, issued: new Date().toISOString(), ...fields });
   const record = signEndpointRecord(body, opts.key.map(readPrivateKeyFile));
   if (opts.out) writeFileSync(opts.out, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
@@ -80,7 +80,7 @@ export function sunsetCommand(program: Command): void {
     .requiredOption('--key <file>', 'a root or escrow key file (repeat up to the root threshold)', collect)
     .option('--message <text>', 'the notice to owners: why, from when, what they can do')
     .option('--message-file <file>', 'the notice, from a file')
-    .option('--version <n>', 'record version (default: one above the published one)')
+    .option('--record-version <n>', 'record version (default: one above the published one)')
     .option('--out <file>', 'also write the notice as Markdown (for the market surveillance authority)')
     .action(
       async (
@@ -89,7 +89,7 @@ export function sunsetCommand(program: Command): void {
           key: string[];
           message?: string;
           messageFile?: string;
-          version?: string;
+          recordVersion?: string;
           out?: string;
         },
         command: Command,
@@ -101,7 +101,7 @@ export function sunsetCommand(program: Command): void {
           const { record } = await createRecord(
             ctx,
             { mode: 'local', products: [opts.product] },
-            { key: opts.key, ...(opts.version ? { version: opts.version } : {}) },
+            { key: opts.key, ...(opts.recordVersion ? { recordVersion: opts.recordVersion } : {}) },
           );
           const result = await ctx.client.request<{ published: PublishedRecord; noticeUrl: string }>(
             'POST',
@@ -141,10 +141,13 @@ export function handoverCommands(program: Command): void {
     )
     .requiredOption('--mqtt-url <url>', 'the successor MQTT/TLS endpoint, mqtts://host:port')
     .requiredOption('--http-url <url>', 'the successor HTTPS base URL')
-    .requiredOption('--ca <file>', "the successor's TLS CA certificate (PEM) devices will trust")
+    .requiredOption(
+      '--successor-ca <file>',
+      "the successor's TLS CA certificate (PEM) devices will trust (its data/tls/ca.crt)",
+    )
     .requiredOption('--key <file>', 'a root or escrow key file (repeat up to the root threshold)', collect)
     .option('--product <id>', 'only devices of this product (repeatable; default every product)', collect)
-    .option('--version <n>', 'record version (default: one above the published one)')
+    .option('--record-version <n>', 'record version (default: one above the published one)')
     .option('--out <file>', 'write the record here (for more signatures: handover sign)')
     .option('--publish', 'publish it now')
     .action(
@@ -152,10 +155,10 @@ export function handoverCommands(program: Command): void {
         opts: {
           mqttUrl: string;
           httpUrl: string;
-          ca: string;
+          successorCa: string;
           key: string[];
           product?: string[];
-          version?: string;
+          recordVersion?: string;
           out?: string;
           publish?: boolean;
         },
@@ -170,7 +173,7 @@ export function handoverCommands(program: Command): void {
               mode: 'cloud',
               mqtt: opts.mqttUrl,
               http: opts.httpUrl,
-              ca: readFileSync(opts.ca, 'utf8'),
+              ca: readFileSync(opts.successorCa, 'utf8'),
               ...(opts.product ? { products: opts.product } : {}),
             },
             opts,

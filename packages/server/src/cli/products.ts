@@ -6,6 +6,7 @@ import type { Warning } from '../fleet/support-period.js';
 import type { Page } from '../store/pagination.js';
 import { collect, enc, query, resolveOrg, withClient } from './context.js';
 import { emit, emitPage, printRecord, printWarnings } from './output.js';
+import { resolveEach, resolveOptional, resolveRef } from './resolve.js';
 
 type ProductOut = Product & { warnings: Warning[] };
 
@@ -43,6 +44,17 @@ interface ProductOpts {
   supportEnds?: string;
   brand?: string[];
   capabilities?: string;
+  telemetryRetentionDays?: string;
+  commandRetentionDays?: string;
+}
+
+/** A retention option: a whole number of days, or `keep` (null: no per-product limit). */
+function retentionDays(flag: string, value: string | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'keep') return null;
+  if (!/^[0-9]+$/.test(value))
+    throw new DomainError('validation-failed', `${flag}: give a number of days (1 to 36500) or keep`);
+  return Number(value);
 }
 
 function body(opts: ProductOpts): Record<string, unknown> {
@@ -55,6 +67,13 @@ function body(opts: ProductOpts): Record<string, unknown> {
     brandIds: opts.brand,
     capabilities: readCapabilities(opts.capabilities),
   };
+  const retention = Object.fromEntries(
+    Object.entries({
+      telemetryDays: retentionDays('--telemetry-retention-days', opts.telemetryRetentionDays),
+      commandDays: retentionDays('--command-retention-days', opts.commandRetentionDays),
+    }).filter(([, v]) => v !== undefined),
+  );
+  if (Object.keys(retention).length > 0) out.retention = retention;
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
@@ -70,6 +89,10 @@ function show(product: ProductOut): void {
     'createdAt',
     'updatedAt',
   ]);
+  const days = (d: number | null | undefined) => (d == null ? 'kept' : `${d} days`);
+  process.stdout.write(
+    `retention     telemetry and events: ${days(product.retention?.telemetryDays)}; commands: ${days(product.retention?.commandDays)}\n`,
+  );
   const c = product.capabilities;
   process.stdout.write(
     `capabilities  telemetry: ${Object.keys(c.telemetry).join(', ') || '-'}; state: ${Object.keys(c.state).join(', ') || '-'}; commands: ${Object.keys(c.commands).join(', ') || '-'}\n`,
@@ -90,18 +113,27 @@ export function productCommands(program: Command): void {
     opt('--support-ends <date>', 'last day of the support period, YYYY-MM-DD (CRA Art. 13(8))');
     return cmd
       .option('--placed-on-market <date>', 'date placed on the market, YYYY-MM-DD')
-      .option('--brand <brandId>', 'a brand it is sold under (repeat for several)', collect)
-      .option('--capabilities <json|file|->', 'capability model: inline JSON, a file, or - for stdin');
+      .option('--brand <brand>', 'a brand it is sold under, by id or name (repeat for several)', collect)
+      .option('--capabilities <json|file|->', 'capability model: inline JSON, a file, or - for stdin')
+      .option(
+        '--telemetry-retention-days <days|keep>',
+        "delete readings and device events older than this many days (docs/data-rights.md); 'keep' clears it",
+      )
+      .option(
+        '--command-retention-days <days|keep>',
+        "delete command history older than this many days; 'keep' clears it",
+      );
   };
 
   fields(products.command('create').description('create a product'), true).action(
     async (opts: ProductOpts, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const brand = await resolveEach(ctx, org, 'brand', opts.brand);
         const product = await ctx.client.request<ProductOut>(
           'POST',
           `/v1/orgs/${enc(org)}/products`,
-          body(opts),
+          body({ ...opts, brand }),
         );
         printWarnings(product.warnings);
         emit(ctx, product, () => show(product));
@@ -112,7 +144,7 @@ export function productCommands(program: Command): void {
     .command('list')
     .description('list products')
     .option('--model <modelNumber>', 'only this model number')
-    .option('--brand <brandId>', 'only products sold under this brand')
+    .option('--brand <brand>', 'only products sold under this brand (id or name)')
     .option('--limit <n>', 'page size', '50')
     .option('--cursor <cursor>', 'continue after a previous page')
     .action(
@@ -121,7 +153,7 @@ export function productCommands(program: Command): void {
           const org = await resolveOrg(ctx);
           const q = query({
             modelNumber: opts.model,
-            brandId: opts.brand,
+            brandId: await resolveOptional(ctx, org, 'brand', opts.brand),
             limit: opts.limit,
             cursor: opts.cursor,
           });
@@ -131,11 +163,12 @@ export function productCommands(program: Command): void {
     );
 
   products
-    .command('get <productId>')
-    .description('show a product')
-    .action(async (id: string, _opts: unknown, command: Command) =>
+    .command('get <product>')
+    .description('show a product (id, model number or MODEL/REVISION)')
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'product', ref);
         const product = await ctx.client.request<ProductOut>(
           'GET',
           `/v1/orgs/${enc(org)}/products/${enc(id)}`,
@@ -145,14 +178,16 @@ export function productCommands(program: Command): void {
       }),
     );
 
-  fields(products.command('update <productId>').description('change a product'), false).action(
-    async (id: string, opts: ProductOpts, command: Command) =>
+  fields(products.command('update <product>').description('change a product'), false).action(
+    async (ref: string, opts: ProductOpts, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'product', ref);
+        const brand = await resolveEach(ctx, org, 'brand', opts.brand);
         const product = await ctx.client.request<ProductOut>(
           'PATCH',
           `/v1/orgs/${enc(org)}/products/${enc(id)}`,
-          body(opts),
+          body({ ...opts, brand }),
         );
         printWarnings(product.warnings);
         emit(ctx, product, () => show(product));
@@ -160,11 +195,12 @@ export function productCommands(program: Command): void {
   );
 
   products
-    .command('delete <productId>')
+    .command('delete <product>')
     .description('delete a product that has no devices')
-    .action(async (id: string, _opts: unknown, command: Command) =>
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'product', ref);
         await ctx.client.request('DELETE', `/v1/orgs/${enc(org)}/products/${enc(id)}`);
         emit(ctx, { deleted: id }, () => process.stdout.write(`deleted product ${id}\n`));
       }),

@@ -1,23 +1,31 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { adminCommands } from './admin.js';
+import { appCommands } from './apps.js';
 import { auditCommands } from './audit.js';
 import { brandCommands } from './brands.js';
 import { withClient } from './context.js';
+import { continuityCommands } from './continuity.js';
 import { deviceCommands } from './devices.js';
+import { disclosureCommands } from './disclosures.js';
 import { escrowCommands } from './escrow.js';
+import { evidenceCommands } from './evidence.js';
 import { handoverCommands, sunsetCommand } from './handover.js';
 import { migrateCommand } from './migrate.js';
+import { notificationCommands } from './notifications.js';
 import { orgCommands } from './orgs.js';
 import { emit, printRecord } from './output.js';
+import { peopleCommands } from './people.js';
 import { productCommands } from './products.js';
 import { releaseCommands } from './releases.js';
 import { reportCommands } from './reports.js';
 import { rolloutCommands } from './rollouts.js';
 import type { ServeFlags } from './serve.js';
 import { simulateCommand } from './simulate.js';
+import { ssoCommands } from './sso.js';
 import { keyCommands, updateCommands } from './updates.js';
 import { vulnerabilityCommands } from './vulns.js';
+import { webhookCommands } from './webhooks.js';
 
 export function buildProgram(): Command {
   const program = new Command('brickless')
@@ -37,11 +45,17 @@ export function buildProgram(): Command {
     )
     .option('--org <org>', 'organisation id or slug (BRICKLESS_ORG; default: the token’s or the only one)')
     .option('--json', 'machine-readable JSON output')
-    .showHelpAfterError('(add --help for usage)');
+    .option('--wide', 'tables also show internal ids')
+    .option('-q, --quiet', 'print only the id of what a command creates or shows: ID=$(brickless … --quiet)')
+    .showHelpAfterError('(add --help for usage)')
+    // An unknown command is an error naming it and the closest command, never a silent `serve`.
+    .showSuggestionAfterError(true);
 
   program
-    .command('serve', { isDefault: true })
-    .description('run the server: HTTP API, console, device gateway, embedded database')
+    .command('serve')
+    .description(
+      'run the server: HTTP API, the web console at the same address (https://localhost:8443/ by default; sign in there, the first time with the setup link it prints), device gateway, embedded database',
+    )
     .option('--http-port <port>', 'HTTP(S) port (BRICKLESS_HTTP_PORT; default 8443)')
     .option('--http-host <host>', 'address to listen on (BRICKLESS_HTTP_HOST; default 0.0.0.0)')
     .option('--mqtt-port <port>', 'MQTT/TLS port of the device gateway (BRICKLESS_MQTT_PORT; default 8883)')
@@ -57,6 +71,7 @@ export function buildProgram(): Command {
   migrateCommand(program);
   adminCommands(program);
   orgCommands(program);
+  peopleCommands(program);
   brandCommands(program);
   productCommands(program);
   deviceCommands(program);
@@ -67,9 +82,16 @@ export function buildProgram(): Command {
   rolloutCommands(program);
   vulnerabilityCommands(program);
   escrowCommands(program);
+  evidenceCommands(program);
   handoverCommands(program);
+  continuityCommands(program);
   sunsetCommand(program);
   reportCommands(program);
+  disclosureCommands(program);
+  notificationCommands(program);
+  ssoCommands(program);
+  webhookCommands(program);
+  appCommands(program);
   simulateCommand(program);
 
   program

@@ -5,6 +5,7 @@ import { DomainError } from '../errors.js';
 import type { ProvisionedDevice } from '../fleet/provisioning.js';
 import { collect, enc, resolveOrg, withClient } from './context.js';
 import { emit } from './output.js';
+import { resolveOptional, resolveRef } from './resolve.js';
 
 const BATCH = 1000;
 
@@ -51,16 +52,16 @@ export function provisionCommand(devices: Command): void {
     .description(
       'register devices for the factory line, each with its own credential, written to a JSONL file (mode 0600)',
     )
-    .requiredOption('--product <productId>', 'their product')
+    .requiredOption('--product <product>', 'their product: id or model number')
     .requiredOption(
       '--out <file>',
-      'JSONL output: one {deviceId, serial, secret | factorySecret | certificate + privateKey} a line',
+      'JSONL output: one {deviceId, serial, claimCode, secret | factorySecret | certificate + privateKey} a line',
     )
     .option('--count <n>', 'how many (with --serial-prefix)')
     .option('--serial-prefix <prefix>', 'serials are the prefix and a running number')
     .option('--first <n>', 'first running number', '1')
     .option('--serials <file>', 'or: a file with one serial a line')
-    .option('--brand <brandId>', 'brand (default: the product’s only brand)')
+    .option('--brand <brand>', 'brand, id or name (default: the product’s only brand)')
     .option('--firmware <version>', 'firmware version they ship with')
     .option('--tag <tag>', 'a tag for all of them (repeat for several)', collect)
     .option(
@@ -77,6 +78,8 @@ export function provisionCommand(devices: Command): void {
         if (existsSync(opts.out) && !opts.force)
           throw new DomainError('conflict', `${opts.out} exists; pass --force to overwrite`);
         const org = await resolveOrg(ctx);
+        const productId = await resolveRef(ctx, org, 'product', opts.product);
+        const brandId = await resolveOptional(ctx, org, 'brand', opts.brand);
         // The file holds device secrets: readable by its owner only, from the first byte.
         const fd = openSync(opts.out, 'w', 0o600);
         const bar =
@@ -88,34 +91,36 @@ export function provisionCommand(devices: Command): void {
             : null;
         bar?.start(serials.length, 0);
         let written = 0;
+        // The owners' claim codes, for the labels: in the file, and in --json (shown only this once).
+        const claimCodes: { deviceId: string; serial: string; claimCode: string }[] = [];
         try {
           for (let i = 0; i < serials.length; i += BATCH) {
             const result = await ctx.client.request<{ devices: ProvisionedDevice[] }>(
               'POST',
               `/v1/orgs/${enc(org)}/provisioning`,
               {
-                productId: opts.product,
+                productId,
                 serials: serials.slice(i, i + BATCH),
                 credential: opts.credential,
-                ...(opts.brand ? { brandId: opts.brand } : {}),
+                ...(brandId ? { brandId } : {}),
                 ...(opts.firmware ? { firmwareVersion: opts.firmware } : {}),
                 ...(opts.tag ? { tags: opts.tag } : {}),
               },
             );
-            writeSync(
-              fd,
-              result.devices.map((d) => `${JSON.stringify({ ...d, productId: opts.product })}\n`).join(''),
-            );
+            writeSync(fd, result.devices.map((d) => `${JSON.stringify({ ...d, productId })}\n`).join(''));
             written += result.devices.length;
+            if (ctx.json)
+              for (const d of result.devices)
+                claimCodes.push({ deviceId: d.deviceId, serial: d.serial, claimCode: d.claimCode });
             bar?.update(written);
           }
         } finally {
           bar?.stop();
           closeSync(fd);
         }
-        emit(ctx, { provisioned: written, out: opts.out }, () =>
+        emit(ctx, { provisioned: written, out: opts.out, claimCodes }, () =>
           process.stdout.write(
-            `provisioned ${written} devices; their ${opts.credential === 'certificate' ? 'certificates and keys' : opts.credential === 'factory' ? 'factory secrets' : 'secrets'} are in ${opts.out} (mode 0600)\n`,
+            `provisioned ${written} devices; their ${opts.credential === 'certificate' ? 'certificates and keys' : opts.credential === 'factory' ? 'factory secrets' : 'secrets'} and owner claim codes (claimCode, for the labels) are in ${opts.out} (mode 0600)\n`,
           ),
         );
       }),

@@ -1,15 +1,15 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Metadata, MetadataKind, type Targets } from '@tufjs/models';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { DomainError } from '../errors.js';
 import type { Page } from '../store/pagination.js';
 import type { Release } from '../updates/releases.js';
-import type { TargetsDraft } from '../updates/repository.js';
+import { RawJson } from './client.js';
 import { collect, enc, query, resolveOrg, withClient } from './context.js';
 import { emit, emitPage, printRecord } from './output.js';
-import { postSignatures, printSignResult, signFile } from './updates.js';
+import { releaseSignCommand } from './release-sign.js';
+import { resolveOptional, resolveRef } from './resolve.js';
 
 const columns: [string, (r: Release) => unknown][] = [
   ['id', (r) => r.id],
@@ -55,7 +55,7 @@ export function releaseCommands(program: Command): void {
     .description(
       'upload a firmware image (and its SBOM) and create release <version> (semver, e.g. 1.4.2); sign it before rolling it out',
     )
-    .requiredOption('--product <productId>', 'the product it is for')
+    .requiredOption('--product <product>', 'the product it is for: id or model number')
     .requiredOption('--file <image>', 'the firmware image')
     .requiredOption('--kind <kind>', 'security (a fix, delivered on its own) or feature')
     .requiredOption(
@@ -91,10 +91,13 @@ export function releaseCommands(program: Command): void {
               '--security-version must be a whole number, 0 or more',
             );
           // Read the SBOM first: a file that is not JSON stops here, before anything is uploaded.
-          let sbomDocument: unknown = null;
+          let sbomDocument: RawJson | null = null;
           if (opts.sbom) {
             try {
-              sbomDocument = JSON.parse(readFileSync(opts.sbom, 'utf8'));
+              const text = readFileSync(opts.sbom, 'utf8');
+              JSON.parse(text);
+              // Sent as written: the SBOM's hash in the signed targets is the file's own.
+              sbomDocument = new RawJson(text);
             } catch (error) {
               throw new DomainError(
                 'validation-failed',
@@ -103,6 +106,7 @@ export function releaseCommands(program: Command): void {
             }
           }
           const org = await resolveOrg(ctx);
+          const productId = await resolveRef(ctx, org, 'product', opts.product);
           const image = await upload(ctx, `/v1/orgs/${enc(org)}/artifacts`, opts.file, 'image');
           const sbom = opts.sbom
             ? await upload(
@@ -114,7 +118,7 @@ export function releaseCommands(program: Command): void {
             : null;
           const notes = opts.notesFile ? readFileSync(opts.notesFile, 'utf8') : opts.notes;
           const release = await ctx.client.request<Release>('POST', `/v1/orgs/${enc(org)}/releases`, {
-            productId: opts.product,
+            productId,
             version,
             kind: opts.kind,
             securityVersion,
@@ -148,7 +152,7 @@ export function releaseCommands(program: Command): void {
   releases
     .command('list')
     .description('list releases, newest first')
-    .option('--product <productId>', 'only this product’s')
+    .option('--product <product>', 'only this product’s (id or model number)')
     .option('--kind <kind>', 'security or feature')
     .option('--limit <n>', 'page size', '50')
     .option('--cursor <cursor>', 'continue after a previous page')
@@ -158,92 +162,23 @@ export function releaseCommands(program: Command): void {
           const org = await resolveOrg(ctx);
           const page = await ctx.client.request<Page<Release>>(
             'GET',
-            `/v1/orgs/${enc(org)}/releases${query({ productId: opts.product, kind: opts.kind, limit: opts.limit, cursor: opts.cursor })}`,
+            `/v1/orgs/${enc(org)}/releases${query({ productId: await resolveOptional(ctx, org, 'product', opts.product), kind: opts.kind, limit: opts.limit, cursor: opts.cursor })}`,
           );
           emitPage(ctx, page, columns);
         }),
     );
 
   releases
-    .command('get <releaseId>')
-    .description('show a release')
-    .action(async (id: string, _opts: unknown, command: Command) =>
+    .command('get <release>')
+    .description('show a release (id, version or latest)')
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'release', ref);
         const release = await ctx.client.request<Release>('GET', `/v1/orgs/${enc(org)}/releases/${enc(id)}`);
         emit(ctx, release, () => printRecord({ ...release }));
       }),
     );
 
-  releases
-    .command('sign')
-    .description(
-      'sign the targets metadata with the targets key file(s) on this machine; with --file, sign a targets file offline',
-    )
-    .requiredOption('--key <file>', 'private targets key file; repeat', collect)
-    .option(
-      '--file <targets.json>',
-      'sign this file (from `brickless updates targets draft`) without a server',
-    )
-    .option('--expires-days <days>', 'days until the new targets expire', '365')
-    .action(async (opts: { key: string[]; file?: string; expiresDays: string }, command: Command) => {
-      if (opts.file) {
-        const file = opts.file;
-        const json = JSON.parse(readFileSync(file, 'utf8')) as never;
-        const metadata = signFile(
-          Metadata.fromJSON(MetadataKind.Targets, json) as Metadata<Targets>,
-          opts.key,
-        );
-        writeFileSync(file, `${JSON.stringify(metadata.toJSON(), null, 2)}\n`);
-        process.stdout.write(
-          `${file}: ${Object.keys(metadata.signatures).length} signature(s); publish with \`brickless updates targets publish ${file}\`\n`,
-        );
-        return;
-      }
-      await withClient(command, async (ctx) => {
-        const org = await resolveOrg(ctx);
-        // Reuse a draft others have begun signing; otherwise build one from the releases now.
-        let draft: TargetsDraft | null = null;
-        try {
-          draft = await ctx.client.request<TargetsDraft>('GET', `/v1/orgs/${enc(org)}/updates/targets/draft`);
-        } catch {
-          draft = null;
-        }
-        // A draft nobody signed yet is rebuilt when releases were created after it; one that
-        // others began signing is kept (their signatures cover exactly its content).
-        const recent = await ctx.client.request<Page<Release>>(
-          'GET',
-          `/v1/orgs/${enc(org)}/releases?limit=500`,
-        );
-        const missing = recent.items.filter((r) => r.status === 'draft' && !draft?.releaseIds.includes(r.id));
-        if (draft && missing.length > 0 && draft.signatures.length > 0 && !ctx.json)
-          process.stderr.write(
-            `note: the draft others began signing does not list ${missing.map((r) => r.version).join(', ')}; sign again after it is published\n`,
-          );
-        if (!draft || (missing.length > 0 && draft.signatures.length === 0))
-          draft = await ctx.client.request<TargetsDraft>(
-            'POST',
-            `/v1/orgs/${enc(org)}/updates/targets/draft`,
-            {
-              expiresInDays: Number(opts.expiresDays),
-            },
-          );
-        const metadata = Metadata.fromJSON(
-          MetadataKind.Targets,
-          draft.metadata as never,
-        ) as Metadata<Targets>;
-        const before = new Set(Object.keys(metadata.signatures));
-        signFile(metadata, opts.key);
-        for (const id of before) delete metadata.signatures[id];
-        if (!ctx.json) {
-          const paths = Object.keys(metadata.signed.targets);
-          process.stderr.write(
-            `signing targets version ${metadata.signed.version}: ${paths.length} image(s)\n`,
-          );
-          for (const path of paths) process.stderr.write(`  ${path}\n`);
-        }
-        const result = await postSignatures(ctx, org, metadata);
-        emit(ctx, result, () => printSignResult(result));
-      });
-    });
+  releaseSignCommand(releases);
 }

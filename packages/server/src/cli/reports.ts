@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ReportCase } from '../vulnerabilities/report-cases.js';
 import { enc, query, resolveOrg, withClient } from './context.js';
 import { emit, printRecord, printTable } from './output.js';
+import { resolveRef } from './resolve.js';
 
 const clockCell = (c: ReportCase, stage: string): string => {
   const k = c.clocks.find((x) => x.stage === stage);
@@ -11,7 +12,7 @@ const clockCell = (c: ReportCase, stage: string): string => {
   return k.dueAt ? `${k.state} by ${k.dueAt.slice(0, 16)}` : k.state;
 };
 
-/** CRA Art. 14 report cases, CSAF advisories, disclosure reports and the security contact. */
+/** CRA Art. 14 report cases, CSAF advisories and the security contact (disclosures.ts: reports). */
 export function reportCommands(program: Command): void {
   const reports = program
     .command('reports')
@@ -90,13 +91,15 @@ export function reportCommands(program: Command): void {
     .action(async (caseId: string, opts: { stage: string; out?: string }, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
-        const draft = await ctx.client.request<unknown>(
+        const draft = await ctx.client.request<{ missing?: Array<{ field: string; message: string }> }>(
           'GET',
           `/v1/orgs/${enc(org)}/report-cases/${enc(caseId)}/draft${query({ stage: opts.stage })}`,
         );
         const text = `${JSON.stringify(draft, null, 2)}\n`;
         if (opts.out) writeFileSync(opts.out, text);
         else process.stdout.write(text);
+        // What the report still lacks goes to stderr, so the JSON on stdout stays usable as it is.
+        for (const m of draft.missing ?? []) process.stderr.write(`missing: ${m.message} (${m.field})\n`);
       }),
     );
 
@@ -170,12 +173,13 @@ export function reportCommands(program: Command): void {
       }),
     );
   advisory
-    .command('publish <advisoryId>')
+    .command('publish <advisory>')
     .description('validate with BSI csaf-validator-lib and publish (again, as a new revision)')
     .option('--summary <text>', 'revision summary')
-    .action(async (id: string, opts: { summary?: string }, command: Command) =>
+    .action(async (ref: string, opts: { summary?: string }, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const id = await resolveRef(ctx, org, 'advisory', ref);
         const a = await ctx.client.request<Record<string, unknown>>(
           'POST',
           `/v1/orgs/${enc(org)}/advisories/${enc(id)}/publish`,
@@ -220,54 +224,6 @@ export function reportCommands(program: Command): void {
         );
         process.stdout.write(`${JSON.stringify(ctx.json ? a : a.document, null, 2)}\n`);
       }),
-    );
-
-  const disclosures = program.command('disclosures').description('vulnerability reports from researchers');
-  disclosures
-    .command('list')
-    .option('--status <status>', 'received | triaging | confirmed | not-reproducible | fixed | closed')
-    .action(async (opts: { status?: string }, command: Command) =>
-      withClient(command, async (ctx) => {
-        const org = await resolveOrg(ctx);
-        const page = await ctx.client.request<{ items: Array<Record<string, unknown>> }>(
-          'GET',
-          `/v1/orgs/${enc(org)}/disclosures${query({ status: opts.status })}`,
-        );
-        emit(ctx, page, () =>
-          printTable(page.items, [
-            ['id', (d) => d.id],
-            ['status', (d) => d.status],
-            ['received', (d) => String(d.createdAt).slice(0, 16)],
-            ['title', (d) => String(d.title).slice(0, 60)],
-            ['contact', (d) => d.contact],
-          ]),
-        );
-      }),
-    );
-  disclosures
-    .command('update <disclosureId>')
-    .option('--status <status>', 'received | triaging | confirmed | not-reproducible | fixed | closed')
-    .option('--note <text>', "public note shown on the researcher's status page")
-    .option('--vulnerability <id>', 'link to a vulnerability id')
-    .action(
-      async (
-        id: string,
-        opts: { status?: string; note?: string; vulnerability?: string },
-        command: Command,
-      ) =>
-        withClient(command, async (ctx) => {
-          const org = await resolveOrg(ctx);
-          const d = await ctx.client.request<Record<string, unknown>>(
-            'PATCH',
-            `/v1/orgs/${enc(org)}/disclosures/${enc(id)}`,
-            {
-              ...(opts.status ? { status: opts.status } : {}),
-              ...(opts.note !== undefined ? { publicNote: opts.note } : {}),
-              ...(opts.vulnerability ? { vulnerabilityId: opts.vulnerability } : {}),
-            },
-          );
-          emit(ctx, d, () => printRecord(d, ['id', 'status', 'publicNote', 'vulnerabilityId', 'updatedAt']));
-        }),
     );
 
   program

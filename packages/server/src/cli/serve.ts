@@ -3,12 +3,20 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { bootstrapFirstAdmin } from '../access/bootstrap.js';
 import { createApp } from '../app.js';
+import { PUBLISHED_PATH, startCheckpointPublisher } from '../audit/publisher.js';
+import { deploymentFacts } from '../continuity/deployment.js';
 import { startEscrowSchedule } from '../escrow/service.js';
+import { startMetricSnapshots } from '../metrics/snapshots.js';
+import { startNotificationJobs } from '../notifications/jobs.js';
+import { invitationUrl } from '../people/invitations.js';
+import { startPeopleRetention } from '../people/jobs.js';
+import { startProductRetention } from '../rights/retention.js';
 import { loadMasterKey } from '../secrets/master-key.js';
 import { ensureTls } from '../tls/certs.js';
 import { startUpdateJobs } from '../updates/jobs.js';
 import { VERSION } from '../version.js';
 import { startVulnerabilityJobs } from '../vulnerabilities/jobs.js';
+import { startWebhookJobs } from '../webhooks/jobs.js';
 import { configFrom, globalOptions } from './context.js';
 
 export interface ServeFlags {
@@ -42,17 +50,32 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     database: config.database,
     secrets: loadMasterKey(config.secrets.masterKeyFile),
     artifacts: config.updates.artifactDir,
+    dataDir: config.dataDir,
     maxArtifactBytes: config.updates.maxArtifactBytes,
     gatewayLimits: {
       connectsPerSecond: config.mqtt.connectsPerSecond,
       connectBurst: config.mqtt.connectBurst,
+      unauthenticatedPerAddress: config.mqtt.unauthenticatedPerAddress,
+      unauthenticatedTotal: config.mqtt.unauthenticatedTotal,
     },
     logger,
+    // Each route's schemas compile on its first request: compiling all of them upfront was most of
+    // a start (issue 15). Every request is still validated by the same schemas (http/validation.ts).
+    lazySchemas: true,
     bodyLimit: config.http.bodyLimit,
     https: tls ? { key: tls.key, cert: tls.cert } : null,
     vulnerabilityFeeds: config.vulnerabilities.feeds,
     publicUrl: config.http.publicUrl ?? null,
     ...(config.publication.organization ? { publicOrganization: config.publication.organization } : {}),
+    sessionLimits: config.sessions,
+    escrowSchedule: {
+      dir: config.escrow.dir ?? null,
+      intervalHours: config.escrow.intervalHours,
+      recipients: config.escrow.recipients.length,
+    },
+    deployment: deploymentFacts(config),
+    mail: config.mail,
+    webhooksAllowPrivateTargets: config.webhooks.allowPrivateTargets,
   });
   try {
     await app.http.listen({ host: config.http.host, port: config.http.port });
@@ -73,11 +96,51 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     throw error;
   }
   app.gateway.attachWebSocket(app.http.server);
-  const stopRetention = app.services.telemetry.startRetention(
+  // Changes the CLI (direct mode) or another node makes reach this server through the database.
+  try {
+    await app.changes.start();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const stopTelemetryRetention = app.services.telemetry.startRetention(
     config.telemetry.retentionDays,
     3_600_000,
     (error) => logger.error({ err: error }, 'telemetry retention failed'),
   );
+  // Ended sessions, stale sign-in challenges and long-expired invitations (issue 16).
+  const stopPeopleRetention = startPeopleRetention(app.services, (error) =>
+    logger.error({ err: error }, 'sign-in retention failed'),
+  );
+  // Each product's own retention of telemetry, events and commands (issue 18 §6, docs/data-rights.md).
+  const stopProductRetention = startProductRetention(app.services, (error) =>
+    logger.error({ err: error }, 'product retention failed'),
+  );
+  // Patch and support figures per product and brand, once a day (issue 21 §4, docs/evidence.md).
+  const stopMetricSnapshots = startMetricSnapshots(app.services, (error) =>
+    logger.error({ err: error }, 'security metric snapshot failed'),
+  );
+  // Webhook deliveries from the outbox, with retries (issue 18 §5, docs/webhooks.md).
+  const stopWebhooks = startWebhookJobs(app.services, (error) =>
+    logger.error({ err: error }, 'webhook dispatch failed'),
+  );
+  // What makers must be told (issue 18 §4, docs/notifications.md): inbox and e-mail.
+  const stopNotifications = startNotificationJobs(
+    app.services,
+    {
+      info: (message) => logger.info(message),
+      error: (error, job) => logger.error({ err: error, job }, 'notification job failed'),
+    },
+    { endOfSupportLeadDays: config.owners.endOfSupportLeadDays },
+  );
+  const stopRetention = () => {
+    stopWebhooks();
+    stopTelemetryRetention();
+    stopPeopleRetention();
+    stopProductRetention();
+    stopMetricSnapshots();
+    stopNotifications();
+  };
   const stopVulnerabilityJobs = startVulnerabilityJobs(
     app.services,
     (job, error) => logger.error({ err: error, job }, 'vulnerability job failed'),
@@ -110,14 +173,22 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     await app.close();
     throw error;
   }
+  const checkpoints = startCheckpointPublisher(
+    app.services,
+    { dataDir: config.dataDir, intervalMinutes: config.audit.checkpointIntervalMinutes },
+    (error) => logger.error({ err: error }, 'audit checkpoint failed'),
+  );
   // After listen: a start that fails (port taken) must not use up the one-time token unseen.
   const firstToken = await bootstrapFirstAdmin(app.services);
+  // No default account (issue 16 §2): while nobody has one, each start prints a fresh setup link.
+  const setupToken = await app.services.invitations.setupLink();
   const { port } = app.http.server.address() as AddressInfo;
   const scheme = tls ? 'https' : 'http';
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   const base = config.http.publicUrl ?? `${scheme}://${host}:${port}`;
   const lines = [
     `brickless ${VERSION} is running (database: ${app.services.store.dialect} via ${app.services.store.driver}, ${app.services.store.location})`,
+    `  Console:  ${base}/  (sign in in a browser; the API docs are at ${base}/docs)`,
     `  API:      ${base}/v1`,
     `  OpenAPI:  ${base}/openapi.json`,
     `  Health:   ${base}/healthz  ${base}/readyz`,
@@ -133,6 +204,10 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     lines.push(`  TLS CA:   ${material.caFile}  (clients and devices trust this certificate)`);
   if (config.escrow.intervalHours > 0)
     lines.push(`  Escrow:   a deposit every ${config.escrow.intervalHours} h into ${config.escrow.dir}`);
+  if (config.audit.checkpointIntervalMinutes > 0)
+    lines.push(
+      `  Audit:    ${base}${PUBLISHED_PATH}  (signed checkpoints, every ${config.audit.checkpointIntervalMinutes} min)`,
+    );
   if (!tls) lines.push('  TLS is OFF (http.tls=false): put a TLS-terminating proxy in front of this server');
   if (firstToken) {
     lines.push(
@@ -140,6 +215,14 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
       'First start: this is the platform admin token. It is shown this once and stored only as a hash:',
       `  ${firstToken}`,
       'Use it as "Authorization: Bearer <token>", or with the CLI: --server URL --token <token>.',
+    );
+  }
+  if (setupToken) {
+    lines.push(
+      '',
+      'No one has an account yet. Open this one-time link within 24 hours to create the first administrator',
+      '(a new link is printed at every start until then):',
+      `  ${invitationUrl(base, setupToken)}`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -156,6 +239,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
       stopRetention();
       stopUpdates();
       stopEscrow();
+      checkpoints.stop();
       stopVulnerabilityJobs();
       app
         .close()

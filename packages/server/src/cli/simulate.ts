@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BricklessDevice } from '@brickless/device';
+import type { BricklessDevice } from '@brickless/device';
 import type { CapabilityModel, TelemetryField } from '@brickless/protocol';
 import type { Command } from 'commander';
 import { DomainError } from '../errors.js';
@@ -111,6 +111,8 @@ export function simulateCommand(program: Command): void {
             '--updates-root needs --http-url (where images are downloaded)',
           );
         const trustedRoot = opts.updatesRoot ? readFileSync(opts.updatesRoot, 'utf8') : null;
+        // The device SDK (MQTT client, tuf-js) is loaded here, not with every CLI command (issue 15).
+        const { BricklessDevice } = await import('@brickless/device');
         const share = (name: string, value: string) => {
           const n = Number(value);
           if (!(n >= 0 && n <= 1))
@@ -127,8 +129,13 @@ export function simulateCommand(program: Command): void {
         const duration = parseDuration(opts.duration);
         const stats = {
           devices: lines.length,
+          /** Devices that connected during the run, at the first attempt or after retries. */
           connected: 0,
+          connectedAfterRetry: 0,
+          /** Devices that never connected: refused every time, or unreachable. */
           failedToConnect: 0,
+          /** Connection attempts the server refused or that failed (a rate limit, a wrong secret). */
+          refusedAttempts: 0,
           readingsSent: 0,
           readingsDropped: 0,
           commandsAnswered: 0,
@@ -142,6 +149,8 @@ export function simulateCommand(program: Command): void {
         const timers: NodeJS.Timeout[] = [];
         const rampDelay = 1000 / Math.max(1, Number(opts.rampPerSecond));
         const started = Date.now();
+        /** Set when the run ends: the closes that follow are not refusals. */
+        let finished = false;
 
         const progress = setInterval(() => {
           if (!ctx.json) {
@@ -206,38 +215,50 @@ export function simulateCommand(program: Command): void {
           device.onDelta((state) => device.reportState(state));
           device.on('serverError', () => stats.serverErrors++);
           fleet.push(device);
-          device.connect().then(
-            () => {
-              stats.connected++;
-              const tick = () => {
-                const values = Object.fromEntries(
-                  Object.entries(model.telemetry).map(([name, field]) => [name, sample(field)]),
-                );
-                if (Object.keys(values).length === 0) return;
-                void device.sendTelemetry(values).then(() => stats.readingsSent++);
-              };
-              tick();
-              timers.push(setInterval(tick, interval));
-            },
-            (error: unknown) => {
-              if (stats.failedToConnect++ === 0)
-                process.stderr.write(`simulate: ${line.deviceId}: ${(error as Error).message}\n`);
-              void device.close();
-            },
-          );
+          // A refused attempt is not a refused device: the SDK retries with backoff (a gateway
+          // over its connect rate answers "server unavailable" and takes the device a moment
+          // later), so a device counts as failed only if it never got in during the run.
+          let failures = 0;
+          let connected = false;
+          device.on('disconnected', () => {
+            if (connected || finished) return;
+            failures++;
+            if (stats.refusedAttempts++ === 0)
+              process.stderr.write(`simulate: ${line.deviceId}: connection refused or failed; retrying\n`);
+          });
+          device.on('connected', () => {
+            if (connected) return;
+            connected = true;
+            stats.connected++;
+            if (failures > 0) stats.connectedAfterRetry++;
+            const tick = () => {
+              const values = Object.fromEntries(
+                Object.entries(model.telemetry).map(([name, field]) => [name, sample(field)]),
+              );
+              if (Object.keys(values).length === 0) return;
+              void device.sendTelemetry(values).then(() => stats.readingsSent++);
+            };
+            tick();
+            timers.push(setInterval(tick, interval));
+          });
+          device.connect().catch(() => {}); // counted above; the SDK keeps retrying
           await new Promise((r) => setTimeout(r, rampDelay));
         }
         await new Promise((r) => setTimeout(r, Math.max(0, duration - (Date.now() - started))));
         clearInterval(progress);
+        finished = true;
         for (const timer of timers) clearInterval(timer);
         for (const device of fleet) stats.readingsDropped += device.dropped;
+        stats.failedToConnect = stats.devices - stats.connected;
         await Promise.all(fleet.map((d) => d.close()));
         httpAgent.destroy();
         if (updatesDir && !opts.updatesDir) rmSync(updatesDir, { recursive: true, force: true });
         const result = { ...stats, seconds: Math.round((Date.now() - started) / 100) / 10 };
         emit(ctx, result, () =>
           process.stdout.write(
-            `simulated ${result.devices} devices for ${result.seconds} s: ${result.connected} connected, ${result.failedToConnect} refused, ` +
+            `simulated ${result.devices} devices for ${result.seconds} s: ${result.connected} connected` +
+              (result.connectedAfterRetry ? ` (${result.connectedAfterRetry} after a retry)` : '') +
+              `, ${result.failedToConnect} never connected, ${result.refusedAttempts} refused attempts, ` +
               `${result.readingsSent} readings sent, ${result.commandsAnswered} commands answered, ${result.serverErrors} server errors` +
               (trustedRoot
                 ? `; updates: ${result.updatesSucceeded} succeeded, ${result.updatesFailed} failed, ${result.updatesRolledBack} rolled back, ${result.updatesDeferred} deferred`

@@ -12,11 +12,13 @@ import {
   signerFor,
   writePrivateKeyFile,
 } from '../updates/keys.js';
-import { buildRoot, ESCROW_FIELD, roleKeyIds } from '../updates/metadata.js';
+import { buildRoot, ESCROW_FIELD, expiresDays, MAX_EXPIRES_DAYS, roleKeyIds } from '../updates/metadata.js';
 import type { OnlineKeys, RepositoryStatus, TargetsDraft } from '../updates/repository.js';
 import { ApiError } from './client.js';
 import { type CommandContext, collect, enc, resolveOrg, withClient } from './context.js';
+import { escrowGapMessage } from './escrow-gap.js';
 import { emit, printJson, printRecord, printTable } from './output.js';
+import { resolveRef } from './resolve.js';
 
 const DAY = 86_400_000;
 
@@ -57,9 +59,17 @@ interface RootFlags {
 }
 
 /** The next root: version N+1 of the current one, with the roles the flags change. */
-async function draftRoot(ctx: CommandContext, org: string, flags: RootFlags): Promise<Metadata<Root>> {
+async function draftRoot(
+  ctx: CommandContext,
+  org: string,
+  flags: RootFlags,
+  newOnlineKeys?: OnlineKeys,
+): Promise<Metadata<Root>> {
+  const days = expiresDays(flags.expiresDays);
   const current = await currentRoot(ctx, org);
-  const online = await ctx.client.request<OnlineKeys>('GET', `/v1/orgs/${enc(org)}/updates/online-keys`);
+  const online =
+    newOnlineKeys ??
+    (await ctx.client.request<OnlineKeys>('GET', `/v1/orgs/${enc(org)}/updates/online-keys`));
   const fromRoot = (role: string): PublicKeyFile[] =>
     current
       ? roleKeyIds(current, role).map((id) => ({
@@ -80,7 +90,7 @@ async function draftRoot(ctx: CommandContext, org: string, flags: RootFlags): Pr
     throw new DomainError('validation-failed', 'the first root needs --targets-key (one or more)');
   return buildRoot({
     version: (current?.signed.version ?? 0) + 1,
-    expires: new Date(Date.now() + Number(flags.expiresDays) * DAY),
+    expires: new Date(Date.now() + days * DAY),
     rootKeys,
     rootThreshold: Number(flags.rootThreshold ?? current?.signed.roles.root?.threshold ?? 1),
     targetsKeys,
@@ -106,7 +116,7 @@ function rootOptions(command: Command): Command {
       "the escrow agent's (successor's) public key, added to the root keys; repeat",
       collect,
     )
-    .option('--expires-days <days>', 'days until this root expires', '365');
+    .option('--expires-days <days>', `days until this root expires (1 to ${MAX_EXPIRES_DAYS})`, '365');
 }
 
 export function keyCommands(program: Command): void {
@@ -146,26 +156,32 @@ export function updateCommands(program: Command): void {
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
         const status = await ctx.client.request<RepositoryStatus>('GET', `/v1/orgs/${enc(org)}/updates`);
+        const left = (expires: string) => {
+          const days = Math.floor((Date.parse(expires) - Date.now()) / DAY);
+          return days < 0 ? 'EXPIRED' : `in ${days} days`;
+        };
         emit(ctx, status, () => {
           printRecord({
             root: status.root
-              ? `v${status.root.version}, ${status.root.rootThreshold} of ${status.root.rootKeyIds.length} keys, expires ${status.root.expires}`
+              ? `v${status.root.version}, ${status.root.rootThreshold} of ${status.root.rootKeyIds.length} keys, expires ${status.root.expires} (${left(status.root.expires)})`
               : 'none (brickless updates init)',
             escrow: status.root?.escrowKeyIds.join(', ') || 'none',
             targets: status.targets
-              ? `v${status.targets.version}, expires ${status.targets.expires}`
+              ? `v${status.targets.version}, expires ${status.targets.expires} (${left(status.targets.expires)})`
               : 'none',
             snapshot: status.snapshot
-              ? `v${status.snapshot.version}, expires ${status.snapshot.expires}`
+              ? `v${status.snapshot.version}, expires ${status.snapshot.expires} (${left(status.snapshot.expires)})`
               : 'none',
             timestamp: status.timestamp
-              ? `v${status.timestamp.version}, expires ${status.timestamp.expires}`
+              ? `v${status.timestamp.version}, expires ${status.timestamp.expires} (${left(status.timestamp.expires)})`
               : 'none',
             draft: status.draft
               ? `v${status.draft.version}: ${status.draft.signatures} of ${status.draft.threshold} signatures`
               : 'none',
           });
           for (const w of status.warnings) process.stderr.write(`warning: ${w}\n`);
+          if (status.root && status.root.escrowKeyIds.length === 0)
+            process.stderr.write(`WARNING: ${escrowGapMessage(org, status.root.version)}\n`);
         });
       }),
     );
@@ -173,7 +189,9 @@ export function updateCommands(program: Command): void {
   rootOptions(
     updates
       .command('init')
-      .description('create and publish root version 1 in one step, signed with the root key files given')
+      .description(
+        "create and publish root version 1 in one step, signed with the root key files given; give the escrow agent's key with --escrow-key, or the update keys are not covered by any escrow",
+      )
       .option('--out <file>', 'also write the signed root here (for the factory and the escrow deposit)'),
   ).action(async (opts: RootFlags & { out?: string }, command: Command) =>
     withClient(command, async (ctx) => {
@@ -194,7 +212,12 @@ export function updateCommands(program: Command): void {
         root.toJSON(),
       );
       if (opts.out) writeFileSync(opts.out, `${JSON.stringify(root.toJSON(), null, 2)}\n`);
-      emit(ctx, result, () => process.stdout.write(`published root version ${result.version}\n`));
+      // A root without an escrow key: the repository works, but no successor could ever sign.
+      const gap = opts.escrowKey?.length ? null : escrowGapMessage(org, result.version);
+      emit(ctx, { ...result, escrowGap: gap }, () =>
+        process.stdout.write(`published root version ${result.version}\n`),
+      );
+      if (gap) process.stderr.write(`WARNING: ${gap}\n`);
     }),
   );
 
@@ -246,11 +269,11 @@ export function updateCommands(program: Command): void {
     .command('export')
     .description('write the current (or a given) root: the trust anchor a factory flashes into new devices')
     .requiredOption('--out <file>', 'where to write it')
-    .option('--version <n>', 'a given root version instead of the newest')
-    .action(async (opts: { out: string; version?: string }, command: Command) =>
+    .option('--root-version <n>', 'a given root version instead of the newest')
+    .action(async (opts: { out: string; rootVersion?: string }, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
-        const file = opts.version ? `${Number(opts.version)}.root.json` : 'root.json';
+        const file = opts.rootVersion ? `${Number(opts.rootVersion)}.root.json` : 'root.json';
         const json = await ctx.client.request<{ signed: { version: number } }>(
           'GET',
           `/v1/orgs/${enc(org)}/updates/metadata/${file}`,
@@ -267,21 +290,20 @@ export function updateCommands(program: Command): void {
     .command('draft')
     .description('build the next targets metadata from the releases and write it to a file to sign offline')
     .requiredOption('--out <file>', 'where to write it')
-    .option('--expires-days <days>', 'days until these targets expire', '365')
+    .option('--expires-days <days>', `days until these targets expire (1 to ${MAX_EXPIRES_DAYS})`, '365')
     .action(async (opts: { out: string; expiresDays: string }, command: Command) =>
       withClient(command, async (ctx) => {
+        const expiresInDays = expiresDays(opts.expiresDays);
         const org = await resolveOrg(ctx);
         const draft = await ctx.client.request<TargetsDraft>(
           'POST',
           `/v1/orgs/${enc(org)}/updates/targets/draft`,
-          {
-            expiresInDays: Number(opts.expiresDays),
-          },
+          { expiresInDays },
         );
         writeFileSync(opts.out, `${JSON.stringify(draft.metadata, null, 2)}\n`);
         emit(ctx, { version: draft.version, releases: draft.releaseIds, file: opts.out }, () =>
           process.stdout.write(
-            `wrote targets version ${draft.version} (${draft.releaseIds.length} releases) to ${opts.out}; sign with \`brickless release sign --file\`\n`,
+            `wrote targets version ${draft.version} (${draft.releaseIds.length} releases) to ${opts.out}; to sign it, see \`brickless release sign --export\`\n`,
           ),
         );
       }),
@@ -299,14 +321,77 @@ export function updateCommands(program: Command): void {
     );
 
   updates
-    .command('history <deviceId>')
-    .description("a device's update history (every step it reported), newest first")
+    .command('rotate-online-keys')
+    .description(
+      "replace the server's online snapshot and timestamp keys (after a suspected theft): publishes root N+1 naming new keys, signed with your root key files, and re-signs snapshot and timestamp",
+    )
+    .requiredOption(
+      '--root-key <file>',
+      'a private root key file; repeat until the root threshold is met',
+      collect,
+    )
+    .option('--expires-days <days>', `days until the new root expires (1 to ${MAX_EXPIRES_DAYS})`, '365')
+    .option('--out <file>', 'also write the new signed root here (for the escrow deposit)')
+    .action(async (opts: { rootKey: string[]; expiresDays: string; out?: string }, command: Command) =>
+      withClient(command, async (ctx) => {
+        expiresDays(opts.expiresDays);
+        const keys = opts.rootKey.map(readPrivateKeyFile);
+        const org = await resolveOrg(ctx);
+        const current = await currentRoot(ctx, org);
+        if (!current)
+          throw new DomainError('conflict', 'the repository has no root yet (brickless updates init)');
+        const rootIds = roleKeyIds(current, 'root');
+        const strangers = keys.filter((k) => !rootIds.includes(k.keyid));
+        if (strangers.length)
+          throw new DomainError(
+            'validation-failed',
+            `not a root key of root version ${current.signed.version}: ${strangers.map((k) => k.keyid.slice(0, 16)).join(', ')}`,
+          );
+        const fresh = await ctx.client.request<OnlineKeys>(
+          'POST',
+          `/v1/orgs/${enc(org)}/updates/online-keys/rotate`,
+        );
+        // Same root and targets keys; only snapshot and timestamp change, so the same root keys
+        // meet the threshold of the old and of the new root at once (TUF 5.3.4).
+        const next = await draftRoot(ctx, org, { expiresDays: opts.expiresDays }, fresh);
+        for (const key of keys) next.sign(signerFor(key), true);
+        const result = await ctx.client.request<{ version: number }>(
+          'PUT',
+          `/v1/orgs/${enc(org)}/updates/root`,
+          next.toJSON(),
+        );
+        if (opts.out) writeFileSync(opts.out, `${JSON.stringify(next.toJSON(), null, 2)}\n`);
+        const out = {
+          rootVersion: result.version,
+          snapshot: fresh.snapshot.keyid,
+          timestamp: fresh.timestamp.keyid,
+        };
+        emit(ctx, out, () =>
+          process.stdout.write(
+            `published root version ${result.version} with new online keys (snapshot ${fresh.snapshot.keyid.slice(0, 16)}…, timestamp ${fresh.timestamp.keyid.slice(0, 16)}…); snapshot and timestamp are signed with them\n`,
+          ),
+        );
+      }),
+    );
+
+  updates
+    .command('history <device>')
+    .description(
+      "a device's update history (every step it reported), newest first; the device by id or serial",
+    )
     .option('--limit <n>', 'how many', '50')
-    .action(async (deviceId: string, opts: { limit: string }, command: Command) =>
+    .action(async (device: string, opts: { limit: string }, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const deviceId = await resolveRef(ctx, org, 'device', device);
         const page = await ctx.client.request<{
-          items: { time: string; step: string; reason: string | null; rolloutId: string | null }[];
+          items: {
+            time: string;
+            step: string;
+            reason: string | null;
+            message: string | null;
+            rolloutId: string | null;
+          }[];
         }>('GET', `/v1/orgs/${enc(org)}/devices/${enc(deviceId)}/updates?limit=${Number(opts.limit)}`);
         emit(ctx, page, () =>
           printTable(page.items, [
@@ -314,6 +399,7 @@ export function updateCommands(program: Command): void {
             ['step', (r) => r.step],
             ['reason', (r) => r.reason],
             ['rollout', (r) => r.rolloutId],
+            ['message', (r) => r.message],
           ]),
         );
       }),

@@ -5,8 +5,10 @@ import type { Command } from 'commander';
 import { DomainError } from '../errors.js';
 import { documentsOf, type FeedDocument } from '../vulnerabilities/feeds/unpack.js';
 import type { ImportReport } from '../vulnerabilities/service.js';
+import { RawJson } from './client.js';
 import { collect, enc, query, resolveOrg, withClient } from './context.js';
 import { emit, printRecord, printTable } from './output.js';
+import { resolveEach, resolveOptional, resolveRef } from './resolve.js';
 
 /** Documents per request stay well under the import route's body limit. */
 const BATCH_BYTES = 16 * 1024 * 1024;
@@ -266,11 +268,12 @@ export function vulnerabilityCommands(program: Command): void {
     );
 
   vulns
-    .command('device <deviceId>')
+    .command('device <device>')
     .description("a device's open vulnerabilities")
-    .action(async (deviceId: string, _opts: unknown, command: Command) =>
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const deviceId = await resolveRef(ctx, org, 'device', ref);
         const result = await ctx.client.request<{
           vulnerabilities: Array<{
             id: string;
@@ -295,8 +298,8 @@ export function vulnerabilityCommands(program: Command): void {
   vulns
     .command('triage <id>')
     .description('record a triage (VEX) decision for a product or one release')
-    .requiredOption('--product <productId>', 'the product')
-    .option('--release <releaseId>', 'only this release')
+    .requiredOption('--product <product>', 'the product')
+    .option('--release <release>', 'only this release')
     .requiredOption('--status <status>', 'in_triage | affected | not_affected | fixed | false_positive')
     .option(
       '--justification <j>',
@@ -304,7 +307,7 @@ export function vulnerabilityCommands(program: Command): void {
     )
     .option('--impact <text>', 'impact statement')
     .option('--action <text>', 'action statement (what users should do)')
-    .option('--fixed-in <releaseId>', 'for fixed: the release that fixes it')
+    .option('--fixed-in <release>', 'for fixed: the release that fixes it')
     .action(
       async (
         id: string,
@@ -321,17 +324,20 @@ export function vulnerabilityCommands(program: Command): void {
       ) =>
         withClient(command, async (ctx) => {
           const org = await resolveOrg(ctx);
+          const productId = await resolveRef(ctx, org, 'product', opts.product);
+          const releaseId = await resolveOptional(ctx, org, 'release', opts.release, { productId });
+          const fixedIn = await resolveOptional(ctx, org, 'release', opts.fixedIn, { productId });
           const decision = await ctx.client.request<Record<string, unknown>>(
             'POST',
             `/v1/orgs/${enc(org)}/vulnerabilities/${enc(id)}/decisions`,
             {
-              productId: opts.product,
+              productId,
               status: opts.status,
-              ...(opts.release ? { releaseId: opts.release } : {}),
+              ...(releaseId ? { releaseId } : {}),
               ...(opts.justification ? { justification: opts.justification } : {}),
               ...(opts.impact ? { impactStatement: opts.impact } : {}),
               ...(opts.action ? { actionStatement: opts.action } : {}),
-              ...(opts.fixedIn ? { fixedReleaseId: opts.fixedIn } : {}),
+              ...(fixedIn ? { fixedReleaseId: fixedIn } : {}),
             },
           );
           emit(ctx, decision, () => printRecord(decision));
@@ -341,7 +347,7 @@ export function vulnerabilityCommands(program: Command): void {
   vulns
     .command('exploited <id>')
     .description('mark <id> actively exploited: opens CRA Art. 14 report cases')
-    .option('--product <productId>', 'affected product; repeat (default: every exposed product)', collect)
+    .option('--product <product>', 'affected product; repeat (default: every exposed product)', collect)
     .option('--member-state <CC>', 'Member State where the product is available; repeat', collect)
     .option('--nature <text>', 'nature of the exploitation')
     .action(
@@ -352,11 +358,12 @@ export function vulnerabilityCommands(program: Command): void {
       ) =>
         withClient(command, async (ctx) => {
           const org = await resolveOrg(ctx);
+          const productIds = await resolveEach(ctx, org, 'product', opts.product);
           const result = await ctx.client.request<{ items: Array<Record<string, unknown>> }>(
             'POST',
             `/v1/orgs/${enc(org)}/vulnerabilities/${enc(id)}/exploited`,
             {
-              ...(opts.product ? { productIds: opts.product } : {}),
+              ...(productIds ? { productIds } : {}),
               ...(opts.memberState ? { memberStates: opts.memberState } : {}),
               ...(opts.nature ? { natureOfExploitation: opts.nature } : {}),
             },
@@ -375,20 +382,22 @@ export function vulnerabilityCommands(program: Command): void {
   vulns
     .command('remediate <id>')
     .description('roll the fixing release out to exactly the exposed devices (one security rollout)')
-    .option('--release <releaseId>', 'the fixing release (default: the one a fixed triage decision names)')
-    .option('--product <productId>', 'when several products are exposed')
+    .option('--release <release>', 'the fixing release (default: the one a fixed triage decision names)')
+    .option('--product <product>', 'when several products are exposed')
     .option('--waves <list>', 'cumulative percentages, e.g. 5,50,100')
     .action(
       async (id: string, opts: { release?: string; product?: string; waves?: string }, command: Command) =>
         withClient(command, async (ctx) => {
           const org = await resolveOrg(ctx);
+          const productId = await resolveOptional(ctx, org, 'product', opts.product);
+          const releaseId = await resolveOptional(ctx, org, 'release', opts.release, { productId });
           const result = await ctx.client.request<{
             rollout: { id: string; name: string };
             devices: number;
             exposedVersions: string[];
           }>('POST', `/v1/orgs/${enc(org)}/vulnerabilities/${enc(id)}/remediate`, {
-            ...(opts.release ? { releaseId: opts.release } : {}),
-            ...(opts.product ? { productId: opts.product } : {}),
+            ...(releaseId ? { releaseId } : {}),
+            ...(productId ? { productId } : {}),
             ...(opts.waves ? { waves: opts.waves.split(',').map(Number) } : {}),
           });
           emit(ctx, result, () => {
@@ -438,7 +447,7 @@ export function vulnerabilityCommands(program: Command): void {
     .description('export triage decisions as VEX')
     .option('--format <f>', 'openvex | cyclonedx | csaf', 'openvex')
     .option('--vulnerability <id>', 'only this vulnerability')
-    .option('--product <productId>', 'only this product')
+    .option('--product <product>', 'only this product')
     .option('--out <file>', 'write to a file instead of standard output')
     .action(
       async (
@@ -449,7 +458,7 @@ export function vulnerabilityCommands(program: Command): void {
           const org = await resolveOrg(ctx);
           const doc = await ctx.client.request<unknown>(
             'GET',
-            `/v1/orgs/${enc(org)}/vex${query({ format: opts.format, vulnerability: opts.vulnerability, productId: opts.product })}`,
+            `/v1/orgs/${enc(org)}/vex${query({ format: opts.format, vulnerability: opts.vulnerability, productId: await resolveOptional(ctx, org, 'product', opts.product) })}`,
           );
           const text = `${JSON.stringify(doc, null, 2)}\n`;
           if (opts.out) writeFileSync(opts.out, text);
@@ -459,23 +468,25 @@ export function vulnerabilityCommands(program: Command): void {
 
   const sbom = program.command('sbom').description("a release's SBOM: import, export, components");
   sbom
-    .command('import <releaseId> <file>')
+    .command('import <release> <file>')
     .description(
       'import a CycloneDX JSON 1.4–1.6 or SPDX 2.3 JSON SBOM for the release (replaces an earlier one)',
     )
-    .action(async (releaseId: string, file: string, _opts: unknown, command: Command) =>
+    .action(async (ref: string, file: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
-        let document: unknown;
+        const releaseId = await resolveRef(ctx, org, 'release', ref);
+        const text = readFileSync(file, 'utf8');
         try {
-          document = JSON.parse(readFileSync(file, 'utf8'));
+          JSON.parse(text);
         } catch (error) {
           throw new DomainError('validation-failed', `${file} is not JSON: ${(error as Error).message}`);
         }
+        // Sent as written: the server keeps these bytes, so the SBOM hash is the file's own.
         const result = await ctx.client.request<Record<string, unknown>>(
           'PUT',
           `/v1/orgs/${enc(org)}/releases/${enc(releaseId)}/sbom`,
-          document,
+          new RawJson(text),
         );
         emit(ctx, result, () =>
           printRecord(result, [
@@ -491,12 +502,13 @@ export function vulnerabilityCommands(program: Command): void {
       }),
     );
   sbom
-    .command('export <releaseId>')
+    .command('export <release>')
     .description('the stored SBOM as CycloneDX 1.6 JSON')
     .option('--out <file>', 'write to a file instead of standard output')
-    .action(async (releaseId: string, opts: { out?: string }, command: Command) =>
+    .action(async (ref: string, opts: { out?: string }, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const releaseId = await resolveRef(ctx, org, 'release', ref);
         const doc = await ctx.client.request<unknown>(
           'GET',
           `/v1/orgs/${enc(org)}/releases/${enc(releaseId)}/sbom/cyclonedx`,
@@ -507,11 +519,12 @@ export function vulnerabilityCommands(program: Command): void {
       }),
     );
   sbom
-    .command('components <releaseId>')
+    .command('components <release>')
     .description("the SBOM's components")
-    .action(async (releaseId: string, _opts: unknown, command: Command) =>
+    .action(async (ref: string, _opts: unknown, command: Command) =>
       withClient(command, async (ctx) => {
         const org = await resolveOrg(ctx);
+        const releaseId = await resolveRef(ctx, org, 'release', ref);
         const page = await ctx.client.request<{ items: Array<Record<string, unknown>> }>(
           'GET',
           `/v1/orgs/${enc(org)}/releases/${enc(releaseId)}/sbom/components`,

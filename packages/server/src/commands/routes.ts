@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Id, IsoDateTime, Nullable, PageOf, PageQuery, problemResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { type CommandStatus, commandStatuses, MAX_TTL_SECONDS, type SendCommand } from './service.js';
@@ -38,6 +38,7 @@ export function commandRoutes(
     '/v1/orgs/:org/devices/:deviceId/commands',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Send the device a command; queued until it is connected, at most ttlSeconds',
         description:
@@ -56,7 +57,7 @@ export function commandRoutes(
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const { command, created } = await commands.send(
         principal.actor,
         orgId,
@@ -69,25 +70,34 @@ export function commandRoutes(
 
   app.get<{
     Params: { org: string; deviceId: string };
-    Querystring: { limit?: number; cursor?: string; status?: CommandStatus };
+    Querystring: { limit?: number; cursor?: string; status?: CommandStatus; order?: 'asc' | 'desc' };
   }>(
     '/v1/orgs/:org/devices/:deviceId/commands',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
-        summary: "The device's commands, oldest first",
+        summary: "The device's commands, oldest first (order=desc: newest first)",
         params: DeviceParams,
         querystring: Type.Object(
-          { ...PageQuery, status: Type.Optional(Status) },
+          {
+            ...PageQuery,
+            status: Type.Optional(Status),
+            order: Type.Optional(
+              Type.Union([Type.Literal('asc'), Type.Literal('desc')], {
+                description: 'asc (default): oldest first; desc: newest first',
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: { 200: PageOf(Type.Ref('Command')), ...problemResponses },
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
-      const { limit = 50, cursor, status } = request.query;
-      return commands.list(orgId, request.params.deviceId, { limit, cursor }, status);
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
+      const { limit = 50, cursor, status, order } = request.query;
+      return commands.list(orgId, request.params.deviceId, { limit, cursor }, status, order);
     },
   );
 
@@ -95,6 +105,7 @@ export function commandRoutes(
     '/v1/orgs/:org/devices/:deviceId/commands/:commandId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'A command with its status and result',
         params: Type.Object({
@@ -106,7 +117,7 @@ export function commandRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return commands.get(orgId, request.params.deviceId, request.params.commandId);
     },
   );

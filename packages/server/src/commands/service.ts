@@ -56,6 +56,8 @@ export class CommandResultRejected extends Error {
 
 export const DEFAULT_TTL_SECONDS = 3600;
 export const MAX_TTL_SECONDS = 7 * 24 * 3600;
+/** Commands read and marked delivered per transaction. */
+export const DELIVERY_PAGE = 100;
 
 /**
  * Commands: validated against the product's command model, queued until the device is there to
@@ -100,7 +102,9 @@ export class CommandService extends EventEmitter<{ queued: [deviceId: string] }>
         .executeTakeFirst();
       if (existing) return { command: toCommand(existing), created: false };
     }
-    const spec = (JSON.parse(device.capabilities) as CapabilityModel).commands[input.name];
+    const commands = (JSON.parse(device.capabilities) as CapabilityModel).commands;
+    // The name comes from the user: `toString` is a name, not Object.prototype's method.
+    const spec = Object.hasOwn(commands, input.name) ? commands[input.name] : undefined;
     if (!spec) {
       throw new DomainError('validation-failed', `/name: ${input.name} is not a command of this product`, [
         { field: '/name', message: 'not a command of this product' },
@@ -163,19 +167,21 @@ export class CommandService extends EventEmitter<{ queued: [deviceId: string] }>
     return toCommand(row);
   }
 
+  /** The device's commands, oldest first, or newest first (a console's history). */
   async list(
     orgId: string,
     deviceId: string,
     page: PageRequest,
     status?: CommandStatus,
+    order: 'asc' | 'desc' = 'asc',
   ): Promise<Page<Command>> {
     await assertDeviceInOrg(this.#db, orgId, deviceId, { includeDeleted: true });
     const after = decodeCursor(page.cursor);
     let q = this.#db.selectFrom('commands').selectAll().where('device_id', '=', deviceId);
-    if (after) q = q.where('id', '>', after);
+    if (after) q = q.where('id', order === 'asc' ? '>' : '<', after);
     if (status) q = q.where('status', '=', status);
     const rows = await q
-      .orderBy('id')
+      .orderBy('id', order)
       .limit(page.limit + 1)
       .execute();
     return toPage(rows, page.limit, toCommand);
@@ -184,7 +190,9 @@ export class CommandService extends EventEmitter<{ queued: [deviceId: string] }>
   /**
    * Commands to send to a device that is listening: queued and not expired, oldest first. They
    * are marked delivered (handed to its connection); a device that reconnects before answering
-   * gets delivered ones again, so devices treat a repeated id as already seen.
+   * gets delivered ones again, so devices treat a repeated id as already seen. Every waiting
+   * command is returned, read and marked a page at a time (one short transaction per page), so a
+   * device with more than a page waiting gets all of them without reconnecting (docs/protocol.md).
    */
   async takeForDelivery(deviceId: string): Promise<CommandRequest[]> {
     const now = this.#clock.now().toISOString();
@@ -199,16 +207,26 @@ export class CommandService extends EventEmitter<{ queued: [deviceId: string] }>
       .limit(1)
       .executeTakeFirst();
     if (!waiting) return [];
+    const requests: CommandRequest[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.#takePage(deviceId, now, after);
+      requests.push(...page);
+      if (page.length < DELIVERY_PAGE) return requests;
+      after = page[page.length - 1]?.id ?? null;
+    }
+  }
+
+  async #takePage(deviceId: string, now: string, after: string | null): Promise<CommandRequest[]> {
     return inTransaction(this.#db, async (trx) => {
-      const rows = await trx
+      let q = trx
         .selectFrom('commands')
         .selectAll()
         .where('device_id', '=', deviceId)
         .where('status', 'in', ['queued', 'delivered'])
-        .where('expires_at', '>', now)
-        .orderBy('id')
-        .limit(100)
-        .execute();
+        .where('expires_at', '>', now);
+      if (after) q = q.where('id', '>', after);
+      const rows = await q.orderBy('id').limit(DELIVERY_PAGE).execute();
       const queued = rows.filter((r) => r.status === 'queued').map((r) => r.id);
       if (queued.length > 0) {
         await trx

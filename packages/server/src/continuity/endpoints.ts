@@ -1,6 +1,8 @@
 import { createPrivateKey, sign } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { verifyEndpointRecord } from '@brickless/device';
+// The verifier alone: the SDK's index loads the MQTT client and tuf-js, which a server start
+// does not need (issue 15).
+import { verifyEndpointRecord } from '@brickless/device/verify';
 import {
   ENDPOINT_RECORD_TYPE,
   type EndpointRecord,
@@ -13,6 +15,8 @@ import type { Kysely } from 'kysely';
 import type { AuditInput, AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, notFound } from '../errors.js';
+import type { Outbox } from '../notifications/outbox.js';
+import type { OwnerEventData } from '../owner-notices/catalogue.js';
 import { BatchWriter } from '../store/batch-writer.js';
 import type { Database } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
@@ -53,6 +57,8 @@ export interface HandoverStatus {
 interface EndpointEvents {
   /** A record was published: the gateway pushes it to the connected devices it applies to. */
   published: [orgId: string, record: PublishedRecord];
+  /** A record for one device (an owner's local mode, issue 18 §7): the gateway pushes it if connected. */
+  device: [deviceId: string];
 }
 
 /** Signs an endpoint record body with key files (root keys or the escrow key), as `handover create|sign` does. */
@@ -90,11 +96,20 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #repository: UpdateRepository;
+  readonly #outbox: Outbox | null;
   /** Devices' reports, written a batch per transaction (a whole fleet reports within seconds). */
   readonly #reports: BatchWriter<{ orgId: string; deviceId: string; status: EndpointStatus }>;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; repository: UpdateRepository }) {
+  constructor(deps: {
+    db: Kysely<Database>;
+    clock: Clock;
+    audit: AuditLog;
+    repository: UpdateRepository;
+    /** A sunset is told to the owners of the products' devices (issue 18 §3). */
+    outbox?: Outbox;
+  }) {
     super();
+    this.#outbox = deps.outbox ?? null;
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -218,6 +233,33 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
           signatures: record.signatures.map((s) => s.keyid),
         },
       });
+      // CRA Art. 13(23), Annex II (8); ETSI EN 303 645 5.11: owners are told the service ends,
+      // how their devices go on in local mode, and where to take their data out.
+      if (this.#outbox && record.signed.mode === 'local') {
+        const org = await trx
+          .selectFrom('organizations')
+          .select('slug')
+          .where('id', '=', orgId)
+          .executeTakeFirstOrThrow();
+        const productIds =
+          record.signed.products ??
+          (await trx.selectFrom('products').select('id').where('org_id', '=', orgId).execute()).map(
+            (p) => p.id,
+          );
+        for (const productId of productIds)
+          await this.#outbox.record(
+            orgId,
+            'owner.sunset',
+            {
+              productId,
+              orgSlug: org.slug,
+              recordVersion: record.signed.version,
+              publishedAt: now,
+              message: notice?.message ?? '',
+            } satisfies OwnerEventData['owner.sunset'],
+            trx,
+          );
+      }
       return {
         version: record.signed.version,
         mode: record.signed.mode,
@@ -261,7 +303,33 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
       .where('id', '=', deviceId)
       .executeTakeFirst();
     if (!device) return null;
-    return pendingRecord(await this.list(device.org_id), device);
+    return (
+      (await this.#ownerRecords([deviceId])).get(deviceId)?.(device) ??
+      pendingRecord(await this.list(device.org_id), device)
+    );
+  }
+
+  /**
+   * Records an owner asked for, for one device each (owners/local-mode.ts): the owner's choice
+   * comes before the maker's records, and is pending until the device acted on its version.
+   */
+  async #ownerRecords(
+    deviceIds: string[],
+  ): Promise<Map<string, (device: DeviceEndpointState) => EndpointRecord | null>> {
+    const found = new Map<string, (device: DeviceEndpointState) => EndpointRecord | null>();
+    if (deviceIds.length === 0) return found;
+    const rows = await this.#db
+      .selectFrom('owner_local_mode')
+      .select(['device_id', 'version', 'document'])
+      .where('device_id', 'in', deviceIds)
+      .execute();
+    for (const row of rows)
+      found.set(row.device_id, (device) =>
+        (device.endpoint_version ?? 0) >= Number(row.version) && device.endpoint_status !== 'refused'
+          ? null
+          : (JSON.parse(row.document) as EndpointRecord),
+      );
+    return found;
   }
 
   /**
@@ -271,7 +339,6 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
   async pendingForMany(orgId: string, deviceIds: string[]): Promise<Map<string, EndpointRecord>> {
     const records = await this.list(orgId);
     const pending = new Map<string, EndpointRecord>();
-    if (records.length === 0) return pending;
     for (let i = 0; i < deviceIds.length; i += 500) {
       const devices = await this.#db
         .selectFrom('devices')
@@ -279,8 +346,9 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
         .where('org_id', '=', orgId)
         .where('id', 'in', deviceIds.slice(i, i + 500))
         .execute();
+      const owners = await this.#ownerRecords(devices.map((d) => d.id));
       for (const device of devices) {
-        const record = pendingRecord(records, device);
+        const record = owners.get(device.id)?.(device) ?? pendingRecord(records, device);
         if (record) pending.set(device.id, record);
       }
     }
@@ -304,6 +372,32 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
       throw new DomainError(
         'validation-failed',
         'endpoint status must be {"version": n, "status": "moving"|"arrived"|"local"|"refused", "reason"?}',
+      );
+    // A device moves only on a record this server published for it (issue 14): a report about any
+    // other version would mark it moved (or local) on a record it can never have verified.
+    const published = await this.#db
+      .selectFrom('endpoint_records')
+      .innerJoin('devices', 'devices.org_id', 'endpoint_records.org_id')
+      .select(['endpoint_records.products', 'devices.product_id'])
+      .where('endpoint_records.org_id', '=', orgId)
+      .where('endpoint_records.version', '=', status.version as number)
+      .where('devices.id', '=', deviceId)
+      .executeTakeFirst();
+    const products = published?.products ? (JSON.parse(published.products) as string[]) : null;
+    // Or the record the device's owner asked for (owners/local-mode.ts), for this device only.
+    const ownRecord = await this.#db
+      .selectFrom('owner_local_mode')
+      .select('version')
+      .where('device_id', '=', deviceId)
+      .where('org_id', '=', orgId)
+      .where('version', '=', status.version as number)
+      .executeTakeFirst();
+    if (
+      !ownRecord &&
+      (!published || (products && !(published.product_id && products.includes(published.product_id))))
+    )
+      throw conflict(
+        `no endpoint record version ${status.version} was published for this device; the report changes nothing`,
       );
     await this.#reports.write([{ orgId, deviceId, status: status as EndpointStatus }]);
     return status as EndpointStatus;
@@ -403,11 +497,14 @@ function recordForProduct(records: PublishedRecord[], productId: string | null):
   return null;
 }
 
+interface DeviceEndpointState {
+  product_id: string | null;
+  endpoint_version: number | null;
+  endpoint_status: string | null;
+}
+
 /** The record a device has not acted on yet (or refused), if any. */
-function pendingRecord(
-  records: PublishedRecord[],
-  device: { product_id: string | null; endpoint_version: number | null; endpoint_status: string | null },
-): EndpointRecord | null {
+function pendingRecord(records: PublishedRecord[], device: DeviceEndpointState): EndpointRecord | null {
   const record = recordForProduct(records, device.product_id);
   if (!record) return null;
   if ((device.endpoint_version ?? 0) >= record.version && device.endpoint_status !== 'refused') return null;

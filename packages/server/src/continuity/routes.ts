@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { notFound } from '../errors.js';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Nullable, problemResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { escapeHtml, PAGE_CSP, page } from '../vulnerabilities/routes/html.js';
@@ -19,7 +19,8 @@ const Published = Type.Object({
   createdAt: Type.String(),
   createdBy: Type.String(),
 });
-const Status = Type.Object({
+/** The handover state of an organisation (also part of the continuity overview). */
+export const HandoverStatusSchema = Type.Object({
   current: Nullable(Published),
   devices: Type.Object({
     total: Type.Integer(),
@@ -43,6 +44,7 @@ export function endpointRoutes(app: FastifyInstance, { orgs, endpoints, publicUr
     '/v1/orgs/:org/endpoint-records',
     {
       schema: {
+        'x-brickless-permission': 'updates:manage',
         tags,
         summary:
           'Publish a signed endpoint record (handover or sunset): checked against the current TUF root, pushed to connected devices',
@@ -52,7 +54,7 @@ export function endpointRoutes(app: FastifyInstance, { orgs, endpoints, publicUr
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'updates:manage');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return reply.status(201).send(await endpoints.publish(principal.actor, orgId, request.body));
     },
   );
@@ -64,6 +66,7 @@ export function endpointRoutes(app: FastifyInstance, { orgs, endpoints, publicUr
     '/v1/orgs/:org/products/:productId/sunset',
     {
       schema: {
+        'x-brickless-permission': 'updates:manage',
         tags,
         summary:
           'Sunset a product: a signed local-mode record for its devices and the end-of-support notice (CRA Art. 13(23)), published together',
@@ -82,7 +85,7 @@ export function endpointRoutes(app: FastifyInstance, { orgs, endpoints, publicUr
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'updates:manage');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const org = await orgs.get(orgId);
       const published = await endpoints.sunset(
         principal.actor,
@@ -102,6 +105,7 @@ export function endpointRoutes(app: FastifyInstance, { orgs, endpoints, publicUr
     '/v1/orgs/:org/endpoint-records',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Published endpoint records, newest first',
         params: OrgParams,
@@ -109,7 +113,7 @@ export function endpointRoutes(app: FastifyInstance, { orgs, endpoints, publicUr
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return { items: await endpoints.list(orgId) };
     },
   );
@@ -118,15 +122,16 @@ export function endpointRoutes(app: FastifyInstance, { orgs, endpoints, publicUr
     '/v1/orgs/:org/handover',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary:
           'Migration progress under the current endpoint record: devices arrived, moved away, local, pending',
         params: OrgParams,
-        response: { 200: Status, ...problemResponses },
+        response: { 200: HandoverStatusSchema, ...problemResponses },
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return endpoints.status(orgId);
     },
   );

@@ -54,7 +54,15 @@ export class DeviceAuthenticator {
     );
   }
 
+  /** An address over its failure limit is refused before any credential is looked at. */
+  #refuseIfLimited(request: FastifyRequest): void {
+    if (!this.#failures.exhausted(request.ip)) return;
+    this.#onFailure(request, 'address over its limit of failed attempts');
+    throw new DeviceAuthError('rate-limited', 'too many failed attempts from this address; wait');
+  }
+
   async operational(request: FastifyRequest): Promise<DeviceIdentity> {
+    this.#refuseIfLimited(request);
     const socket = request.raw.socket;
     const certificate = socket instanceof TLSSocket ? socket.getPeerX509Certificate() : undefined;
     if (certificate) {
@@ -71,6 +79,7 @@ export class DeviceAuthenticator {
 
   /** For the claim: the Basic credentials, checked by the claim itself. */
   factory(request: FastifyRequest): { deviceId: string; secret: string } {
+    this.#refuseIfLimited(request);
     const basic = basicCredentials(request);
     if (!basic) this.#fail(request, 'no factory credentials');
     return basic;

@@ -218,6 +218,9 @@ for (const dialect of testDialects) {
       for (let i = 0; i < 30; i++)
         if ((await call('GET', '/device/v1/state', { basic: [d.deviceId, 'x'] })).status === 429) limited++;
       assert.ok(limited > 0, 'failures from one address are rate-limited');
+      // A limited address's credentials are not even checked: the right secret gets 429 too.
+      const right = await call('GET', '/device/v1/state', { basic: [d.deviceId, d.secret] });
+      assert.equal(right.status, 429, 'a guesser that hits the right secret while limited learns nothing');
       t.clock.advance(60_000);
       assert.equal((await call('GET', '/device/v1/state', { basic: [d.deviceId, d.secret] })).status, 200);
     });

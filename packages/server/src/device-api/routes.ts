@@ -7,6 +7,7 @@ import { defaultLimits } from '../gateway/mqtt.js';
 import { RateLimiter } from '../gateway/rate-limit.js';
 import { CredentialRequestBody, IssuedCredential, toCredentialRequest } from '../gateway/routes.js';
 import { MessageRefused, UpstreamHandler } from '../gateway/upstream.js';
+import { InputRefused } from '../http/input.js';
 import type { Services } from '../services.js';
 import { deviceUpdateRoutes } from '../updates/device.routes.js';
 import { DeviceAuthError, DeviceAuthenticator } from './auth.js';
@@ -64,6 +65,8 @@ function toReply(error: unknown, request: FastifyRequest): { status: number; bod
     );
   }
   if (error instanceof DomainError) return reply(error.status, error.code, error.message);
+  // The body parser's input rules (http/input.ts), with the same codes as over MQTT.
+  if (error instanceof InputRefused) return reply(400, error.code, error.message);
   const fastify = error as { statusCode?: number; validation?: unknown; message?: string };
   if (fastify.validation) return reply(400, 'invalid-payload', fastify.message ?? 'invalid request');
   if (fastify.statusCode && fastify.statusCode < 500)

@@ -68,8 +68,21 @@ export async function exportTable(
   const addRow = async (row: Record<string, unknown>) => {
     const values = columns.map((c) => {
       const value = row[c.name];
-      // pg returns bigint as text; SQLite may hand back a bigint for very large integers.
-      if (c.numeric && value !== null && typeof value !== 'number') return Number(value);
+      // pg returns bigint as text; SQLite may hand back a bigint for very large integers. A value
+      // that is no exact JSON number (text in a SQLite integer column, beyond 2^53) is refused:
+      // written as null or rounded, it would be lost without a word.
+      if (c.numeric && value !== null && value !== undefined && typeof value !== 'number') {
+        const number = Number(value);
+        if (
+          !Number.isFinite(number) ||
+          (typeof value !== 'string' && typeof value !== 'bigint') ||
+          String(number) !== String(value)
+        )
+          throw new Error(
+            `escrow: table ${table} column ${c.name} holds ${JSON.stringify(String(value)).slice(0, 40)}, which is not a number a deposit can carry exactly`,
+          );
+        return number;
+      }
       return value ?? null;
     });
     const line = JSON.stringify(values);

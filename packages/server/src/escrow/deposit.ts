@@ -3,6 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
+import { appendCheckpoints, CHECKPOINT_LOG, currentHeads, signCheckpoints } from '../audit/checkpoints.js';
 import { openStore } from '../store/db.js';
 import type { ArtifactStore } from '../updates/artifact-store.js';
 import { VERSION } from '../version.js';
@@ -15,10 +16,13 @@ import {
   type LocatedDeposit,
   latestDepositId,
   locateDeposit,
+  manifestHeads,
+  signedPart,
 } from './manifest.js';
 import { ObjectStore, sha256Of } from './objects.js';
 import { restoreRunbook } from './runbook.js';
 import { type EscrowSecrets, encryptSecrets } from './secrets.js';
+import { type DepositKey, loadDepositKey, signDocument } from './signing.js';
 import { ESCROW_TABLES, liveColumns } from './tables.js';
 
 export interface DepositSource {
@@ -65,9 +69,20 @@ export async function deposit(source: DepositSource, options: DepositOptions): P
   if (options.recipients.length === 0)
     throw new Error('escrow: at least one --recipient (age public key) is needed');
   const masterKey = readFileSync(source.masterKeyFile, 'utf8').trim();
+  const key = loadDepositKey(source.dataDir);
   const objects = new ObjectStore(options.out);
   const previousId = existsSync(options.out) ? latestDepositId(options.out) : null;
   const previous = previousId ? locateDeposit(options.out, previousId) : null;
+  // A deposit continues the chain of this service's key only: an escrow directory that another
+  // key signed belongs to another service (or was tampered with).
+  const ownKeys = new Set([
+    key.publicKey,
+    ...key.rotations.flatMap((r) => [r.statement.from, r.statement.to]),
+  ]);
+  if (previous && !ownKeys.has(previous.manifest.signature?.key ?? ''))
+    throw new Error(
+      `escrow: the latest deposit in ${options.out} (${previous.manifest.id}) is not signed by this service's deposit key; use a new escrow directory`,
+    );
   const sequence = (previous?.manifest.sequence ?? 0) + 1;
   const id = `${String(sequence).padStart(6, '0')}-${now
     .toISOString()
@@ -85,6 +100,7 @@ export async function deposit(source: DepositSource, options: DepositOptions): P
       objects,
       previous,
       masterKey,
+      key,
     });
   } catch (error) {
     // A deposit cut short leaves no half directory behind (its objects stay: they are whole).
@@ -102,12 +118,26 @@ interface DepositPlan {
   objects: ObjectStore;
   previous: LocatedDeposit | null;
   masterKey: string;
+  key: DepositKey;
+}
+
+/** A deposit refused because the audit log is behind what the previous deposit recorded. */
+export class AuditHeadsBehind extends Error {
+  constructor(
+    readonly previous: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `escrow: deposit refused: the audit log is behind deposit ${previous}: ${problems.join('; ')} (entries were cut off, rolled back or deleted since)`,
+    );
+    this.name = 'AuditHeadsBehind';
+  }
 }
 
 async function writeDeposit(
   source: DepositSource,
   options: DepositOptions,
-  { id, sequence, now, started, depositDir, objects, previous, masterKey }: DepositPlan,
+  { id, sequence, now, started, depositDir, objects, previous, masterKey, key }: DepositPlan,
 ): Promise<DepositManifest> {
   const store = await openStore(source.database);
   const tables: Record<string, TableEntry> = {};
@@ -116,6 +146,7 @@ async function writeDeposit(
   let cas: { org_id: string; cert_pem: string }[] = [];
   let organizations: { id: string; slug: string; name: string }[] = [];
   let migrations: string[] = [];
+  let heads = new Map<string, { seq: number; hash: string }>();
   let newBytes = 0;
   try {
     const columns = await liveColumns(store.db);
@@ -125,6 +156,28 @@ async function writeDeposit(
         migrations = (
           await sql<{ name: string }>`select name from kysely_migration order by name`.execute(trx)
         ).rows.map((r) => r.name);
+        // The audit heads in this snapshot must extend the previous deposit's: each chain still
+        // there, at least as long, and its entry at the old head still the same (decision 0013).
+        heads = await currentHeads(trx);
+        if (previous) {
+          const problems: string[] = [];
+          for (const [chain, old] of manifestHeads(previous.manifest)) {
+            const now = heads.get(chain);
+            if (!now) problems.push(`chain ${chain} (${old.seq} entries) is gone`);
+            else if (now.seq < old.seq)
+              problems.push(`chain ${chain} went back from ${old.seq} to ${now.seq} entries`);
+            else if (old.seq > 0) {
+              const entry = await trx
+                .selectFrom('audit_entries')
+                .select('hash')
+                .where('chain', '=', chain)
+                .where('seq', '=', old.seq)
+                .executeTakeFirst();
+              if (entry?.hash !== old.hash) problems.push(`chain ${chain} entry ${old.seq} was rewritten`);
+            }
+          }
+          if (problems.length > 0) throw new AuditHeadsBehind(previous.manifest.id, problems);
+        }
         const present = ESCROW_TABLES.filter((t) => columns.has(t.name));
         const counts = await Promise.all(
           present.map(async (t) =>
@@ -237,6 +290,8 @@ async function writeDeposit(
       contents: ['masterKey', ...Object.keys(tls).map((n) => `tls/${n}`), 'config'],
     },
     organizations,
+    audit: { checkpoints: signCheckpoints(heads, key, now) },
+    keyRotations: key.rotations,
     stats: {
       rows,
       chunks,
@@ -248,14 +303,17 @@ async function writeDeposit(
     },
   };
   manifest.stats.newChunks = countNew(manifest, previous?.manifest ?? null);
-  await put('RESTORE.md', restoreRunbook(manifest));
+  await put('RESTORE.md', restoreRunbook(manifest, key.publicKey));
   manifest.stats.seconds = Math.round((Date.now() - started) / 100) / 10;
+  manifest.signature = { key: key.publicKey, value: signDocument(key.privateKey, signedPart(manifest)) };
   await writeFile(join(depositDir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`, {
     mode: 0o600,
   });
   // The pointer moves last, by rename: a deposit cut short never becomes the latest.
   await writeFile(join(options.out, 'LATEST.tmp'), `${id}\n`);
   renameSync(join(options.out, 'LATEST.tmp'), join(options.out, 'LATEST'));
+  // The checkpoints also go to the data dir's append-only log, which `audit verify` reads.
+  appendCheckpoints(join(source.dataDir, CHECKPOINT_LOG), manifest.audit.checkpoints);
   return manifest;
 }
 

@@ -171,6 +171,11 @@ for (const [from, to] of pairs) {
         },
       });
       assert.equal(imported.status, 200, imported.raw);
+      // A webhook (its secret sealed): a successor must keep signing with it.
+      const hook = await t.call('POST', '/v1/orgs/acme/webhooks', {
+        body: { url: 'https://93.184.216.34/brickless', events: ['rollout.halted'] },
+      });
+      assert.equal(hook.status, 201, hook.raw);
     });
     after(async () => {
       await t.close();
@@ -214,8 +219,8 @@ for (const [from, to] of pairs) {
       const sealedKeys = full.checks.find((c) => c.name === 'sealed keys');
       assert.match(
         sealedKeys?.detail ?? '',
-        /opens all 3 sealed keys/,
-        'snapshot + timestamp keys and the device CA key',
+        /opens all 4 sealed keys/,
+        'snapshot + timestamp keys, the device CA key and the webhook secret',
       );
       const partial = await verifyDeposit(escrowDir, {});
       assert.equal(partial.level, 'completeness');
@@ -230,9 +235,13 @@ for (const [from, to] of pairs) {
       const located = locateDeposit(escrowDir);
       const secrets = await decryptSecrets(readFileSync(join(located.depositDir, 'secrets.age')), identity);
       const artifacts = new FilesystemArtifactStore(join(target.dataDir, 'artifacts'));
-      const report = await restoreDeposit(located, { database: target.url, secrets, artifacts });
+      const report = await restoreDeposit(located, {
+        database: target.url,
+        secrets,
+        artifactDir: join(target.dataDir, 'artifacts'),
+      });
       assert.equal(report.artifacts, 3);
-      assert.equal(report.sealedSecretsOpened, 3);
+      assert.equal(report.sealedSecretsOpened, 4, 'two TUF online keys, the device CA, the webhook secret');
       assert.ok(report.chains.length >= 2 && report.chains.every((c) => c.ok), JSON.stringify(report.chains));
       const restored = await openStore(target.url);
       try {

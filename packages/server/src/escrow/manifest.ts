@@ -1,9 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { SignedCheckpoint } from '../audit/checkpoints.js';
 import type { TableEntry } from './data-export.js';
 import { sha256Of } from './objects.js';
+import type { KeyRotation } from './signing.js';
 
-export const ESCROW_FORMAT = 'brickless-escrow/1';
+/** 2: signed manifests with audit checkpoints (decision 0013); 1 was unsigned. */
+export const ESCROW_FORMAT = 'brickless-escrow/2';
 
 export interface ArtifactEntry {
   orgId: string;
@@ -20,7 +23,10 @@ export interface FileEntry {
  * One deposit: `<escrow>/deposits/<id>/manifest.json`. The data chunks and artifacts it names
  * live in the escrow's shared object store (`<escrow>/objects`); the deposit's own files (docs,
  * trust material, RESTORE.md, secrets.age) sit beside the manifest, each with its SHA-256 here.
- * `previous` chains a deposit to the one before it by the hash of that manifest.
+ * `previous` chains a deposit to the one before it by the hash of that manifest. `audit` holds a
+ * signed checkpoint of every audit chain as the deposit's snapshot saw it. The whole manifest is
+ * signed with the service's deposit key (`signature`, over the canonical JSON of everything
+ * else); `keyRotations` lets an agent that pinned an older key follow to the signing one.
  */
 export interface DepositManifest {
   format: typeof ESCROW_FORMAT;
@@ -36,6 +42,8 @@ export interface DepositManifest {
   files: Record<string, FileEntry>;
   secrets: { file: string; recipients: string[]; contents: string[] };
   organizations: { id: string; slug: string; name: string }[];
+  audit: { checkpoints: SignedCheckpoint[] };
+  keyRotations: KeyRotation[];
   stats: {
     rows: number;
     chunks: number;
@@ -45,6 +53,24 @@ export interface DepositManifest {
     newArtifacts: number;
     seconds: number;
   };
+  /** Ed25519 by `key` over the canonical JSON of the manifest without this field (decision 0013). */
+  signature?: { key: string; value: string };
+}
+
+/** What the signature covers: the manifest without its signature. */
+export function signedPart(manifest: DepositManifest): Omit<DepositManifest, 'signature'> {
+  const { signature: _signature, ...rest } = manifest;
+  return rest;
+}
+
+/** The heads the manifest's checkpoints name, by chain. */
+export function manifestHeads(manifest: DepositManifest): Map<string, { seq: number; hash: string }> {
+  return new Map(
+    manifest.audit.checkpoints.map((c) => [
+      c.checkpoint.chain,
+      { seq: c.checkpoint.size, hash: c.checkpoint.head },
+    ]),
+  );
 }
 
 export interface LocatedDeposit {
@@ -129,5 +155,21 @@ function manifestProblems(m: DepositManifest): string[] {
   if (!isObject(m.secrets) || !isSafePart(m.secrets.file) || !Array.isArray(m.secrets.recipients))
     problems.push('secrets');
   if (!isObject(m.stats)) problems.push('stats');
+  if (!isObject(m.audit) || !Array.isArray(m.audit.checkpoints)) problems.push('audit checkpoints');
+  else
+    for (const c of m.audit.checkpoints)
+      if (
+        !isObject(c?.checkpoint) ||
+        typeof c.checkpoint.chain !== 'string' ||
+        !Number.isSafeInteger(c.checkpoint.size) ||
+        typeof c.checkpoint.head !== 'string'
+      )
+        problems.push('audit checkpoint');
+  if (!Array.isArray(m.keyRotations)) problems.push('key rotations');
+  if (
+    m.previous !== null &&
+    (!isObject(m.previous) || typeof m.previous.id !== 'string' || !isSafePart(m.previous.id))
+  )
+    problems.push('previous');
   return problems;
 }

@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import * as age from 'age-encryption';
 
 /**
  * What a successor needs that the database does not hold in the clear, sealed to the escrow
@@ -18,6 +17,9 @@ export interface EscrowSecrets {
 
 const RECIPIENT = /^age1[0-9a-z]{20,}$/;
 
+/** age (and its post-quantum and curve libraries), loaded when a deposit is sealed or opened, not at every start (issue 15). */
+const loadAge = () => import('age-encryption');
+
 export function checkRecipient(recipient: string): string {
   const value = recipient.trim();
   if (!RECIPIENT.test(value))
@@ -27,12 +29,14 @@ export function checkRecipient(recipient: string): string {
 
 export async function encryptSecrets(secrets: EscrowSecrets, recipients: string[]): Promise<Uint8Array> {
   if (recipients.length === 0) throw new Error('escrow: at least one --recipient (age public key) is needed');
+  const age = await loadAge();
   const encrypter = new age.Encrypter();
   for (const recipient of recipients) encrypter.addRecipient(checkRecipient(recipient));
   return encrypter.encrypt(JSON.stringify(secrets));
 }
 
 export async function decryptSecrets(sealed: Uint8Array, identity: string): Promise<EscrowSecrets> {
+  const age = await loadAge();
   const decrypter = new age.Decrypter();
   decrypter.addIdentity(identity);
   let text: string;
@@ -65,6 +69,7 @@ export function readIdentityFile(path: string): string {
 
 /** Makes an escrow agent key pair; writes the identity file (0600, never overwritten). */
 export async function generateAgentKey(path: string): Promise<string> {
+  const age = await loadAge();
   const identity = await age.generateX25519Identity();
   const recipient = await age.identityToRecipient(identity);
   writeFileSync(path, `# created: ${new Date().toISOString()}\n# public key: ${recipient}\n${identity}\n`, {

@@ -1,9 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Transaction } from 'kysely';
 import type { App } from '../app.js';
 import { PLATFORM_CHAIN } from '../audit/service.js';
 import type { Config } from '../config.js';
 import { every } from '../jobs.js';
-import { deposit } from './deposit.js';
+import { oneLine } from '../notifications/texts.js';
+import type { Database } from '../store/schema.js';
+import { AuditHeadsBehind, deposit } from './deposit.js';
+import type { DrillReport } from './drill/run.js';
 import type { DepositManifest } from './manifest.js';
+import { sha256Of } from './objects.js';
+
+/** Every organisation: a deposit or drill holds the whole platform, so each one is told (docs/notifications.md). */
+const everyOrg = async (trx: Transaction<Database>): Promise<string[]> =>
+  (await trx.selectFrom('organizations').select('id').orderBy('id').execute()).map((o) => o.id);
+
+/** The deposit schedule `serve` runs (config `escrow`), as the continuity overview shows it. */
+export interface EscrowSchedule {
+  dir: string | null;
+  /** 0: no schedule (deposits by `brickless escrow deposit` only). */
+  intervalHours: number;
+  /** How many escrow agents' keys the secrets are sealed to. */
+  recipients: number;
+}
 
 /**
  * A deposit made by a running (or in-process) app: the app supplies this build's OpenAPI
@@ -28,17 +48,112 @@ export async function depositFromApp(
       openapi: app.http.swagger(),
     },
     { out, recipients, ...(onProgress ? { onProgress: (p) => onProgress(p.phase, p.done, p.total) } : {}) },
-  );
+  ).catch(async (error: unknown) => {
+    // Issue 18 §4: a failed deposit is told to every organisation (each one's auditors): a deposit
+    // holds the whole platform, so every maker on it loses its recovery point alike.
+    await app.services.store.db
+      .transaction()
+      .execute(async (trx) => {
+        for (const orgId of await everyOrg(trx))
+          await app.services.outbox.record(
+            orgId,
+            'escrow.failed',
+            { what: 'deposit', reason: oneLine((error as Error)?.message ?? String(error), 500) },
+            trx,
+          );
+      })
+      .catch(() => {});
+    // A log behind the previous deposit is reported where operators and auditors look, too.
+    if (error instanceof AuditHeadsBehind)
+      await app.services.store.db
+        .transaction()
+        .execute((trx) =>
+          app.services.audit.append(trx, PLATFORM_CHAIN, {
+            actor,
+            action: 'escrow.deposit-refused',
+            targetType: 'escrow-deposit',
+            targetId: error.previous,
+            details: { out, problems: error.problems },
+          }),
+        )
+        .catch(() => {});
+    throw error;
+  });
   await app.services.store.db.transaction().execute((trx) =>
     app.services.audit.append(trx, PLATFORM_CHAIN, {
       actor,
       action: 'escrow.deposit',
       targetType: 'escrow-deposit',
       targetId: manifest.id,
-      details: { out, recipients, rows: manifest.stats.rows, newBytes: manifest.stats.newBytes },
+      // What the console's continuity page and auditors read back (continuity/overview.ts): the
+      // manifest's hash and signing key let a reader check the deposit on disk is this one.
+      details: {
+        out,
+        recipients,
+        rows: manifest.stats.rows,
+        newBytes: manifest.stats.newBytes,
+        sequence: manifest.sequence,
+        createdAt: manifest.createdAt,
+        artifacts: manifest.stats.artifacts,
+        seconds: manifest.stats.seconds,
+        manifestSha256: sha256Of(readFileSync(join(out, 'deposits', manifest.id, 'manifest.json'))),
+        signedBy: manifest.signature?.key ?? null,
+      },
     }),
   );
   return manifest;
+}
+
+/**
+ * Records a takeover drill's result in the platform audit chain (`escrow.drill`), so the console
+ * and auditors see when the takeover was last rehearsed and how it went (docs/continuity.md).
+ */
+export async function recordDrill(
+  app: App,
+  report: DrillReport,
+  seconds: number,
+  actor: string,
+): Promise<void> {
+  const failed = report.features.filter((f) => !f.ok).map((f) => f.name);
+  await app.services.store.db.transaction().execute(async (trx) => {
+    if (!report.ok) {
+      const reason = [
+        failed.length ? `features failed: ${failed.join(', ')}` : '',
+        report.devicesLost ? `${report.devicesLost} devices lost` : '',
+        report.rowsLost ? `${report.rowsLost} rows lost` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+      for (const orgId of await everyOrg(trx))
+        await app.services.outbox.record(
+          orgId,
+          'escrow.failed',
+          { what: 'drill', reason: reason || 'the drill did not pass' },
+          trx,
+        );
+    }
+    await app.services.audit.append(trx, PLATFORM_CHAIN, {
+      actor,
+      action: 'escrow.drill',
+      targetType: 'escrow-drill',
+      targetId: `${report.source}-${report.target}`,
+      details: {
+        ok: report.ok,
+        seconds,
+        devices: report.devices,
+        source: report.source,
+        target: report.target,
+        deposit: report.deposit,
+        restoreSeconds: report.restoreSeconds,
+        reconnect99Seconds: report.reconnect99Seconds,
+        served99FromRestoreSeconds: report.served99FromRestoreSeconds,
+        reconnected: report.reconnected,
+        devicesLost: report.devicesLost,
+        rowsLost: report.rowsLost,
+        features: { passed: report.features.length - failed.length, total: report.features.length, failed },
+      },
+    });
+  });
 }
 
 /**

@@ -48,7 +48,75 @@ export const ESCROW_TABLES: readonly { name: keyof Database & string; since: str
   { name: 'advisories', since: '0005-vulnerabilities' },
   { name: 'disclosures', since: '0005-vulnerabilities' },
   { name: 'endpoint_records', since: '0006-continuity' },
+  { name: 'telemetry_receipts', since: '0009-operations' },
+  { name: 'node_heartbeats', since: '0009-operations' },
+  { name: 'vulnerability_groups', since: '0010-vulnerability-groups' },
+  // People, roles and factors travel with the deposit (issue 16 §7); passkeys stay bound to the
+  // maker's domain, so after a restore under another one the successor signs in by a setup link.
+  { name: 'people', since: '0013-people' },
+  { name: 'memberships', since: '0013-people' },
+  { name: 'invitations', since: '0013-people' },
+  { name: 'recovery_codes', since: '0013-people' },
+  { name: 'passkeys', since: '0013-people' },
+  { name: 'org_sign_in', since: '0013-people' },
+  { name: 'disclosure_messages', since: '0014-disclosure-messages' },
+  { name: 'security_metric_snapshots', since: '0017-security-metric-snapshots' },
+  { name: 'outbound_events', since: '0018-outbound-events' },
+  // Sealed under the master key, which the deposit's secrets carry: a successor can keep signing
+  // as the organisation, and should rotate the key (docs/evidence.md) so its packs are told apart.
+  { name: 'org_signing_keys', since: '0019-org-signing-keys' },
+  // A successor keeps delivering: the endpoints (their secrets stay sealed under the master key,
+  // which the deposit's secrets.age carries), the deliveries with their retry state, the cursor.
+  { name: 'webhooks', since: '0020-webhooks' },
+  { name: 'webhook_deliveries', since: '0020-webhooks' },
+  { name: 'webhook_cursors', since: '0020-webhooks' },
+  // The inbox and what was fanned out travel too: a successor's notifier must not tell everyone
+  // again about every event of the deposit.
+  { name: 'notifications', since: '0021-notifications' },
+  { name: 'notification_preferences', since: '0021-notifications' },
+  { name: 'notification_settings', since: '0021-notifications' },
+  { name: 'notified_events', since: '0021-notifications' },
+  { name: 'notification_dedupe', since: '0021-notifications' },
+  // Owners and their devices travel to a successor, and so do the unused claim codes' hashes, so
+  // that a label printed at the factory still claims the device on the successor's server.
+  { name: 'owners', since: '0022-owners' },
+  { name: 'device_claim_codes', since: '0022-owners' },
+  { name: 'device_owners', since: '0022-owners' },
+  // Owners' passkeys travel as staff passkeys do: bound to the domain, they work again only when
+  // the successor serves the same one.
+  { name: 'owner_passkeys', since: '0027-owner-passkeys' },
+  // Owners' notices travel with them: the dedupe keys keep a successor from telling them again.
+  { name: 'owner_notices', since: '0025-owner-notices' },
+  // Tombstones of what owners had deleted (no personal data): a restore applies the newest ledger
+  // of the series, so an older deposit does not bring deleted data back (docs/data-rights.md).
+  { name: 'deletion_ledger', since: '0026-data-rights' },
+  // An owner's choice of local mode for a device (issue 18 §7) stays with the device on a successor.
+  { name: 'owner_local_mode', since: '0024-sharing' },
+  // The maker's registered apps (secrets as hashes) and the consent owners gave them travel, so
+  // the maker's app keeps its client id on the successor's server; its tokens do not (below).
+  { name: 'oauth_apps', since: '0023-oauth-apps' },
+  { name: 'oauth_grants', since: '0023-oauth-apps' },
 ];
+
+/**
+ * Tables a deposit deliberately leaves out: live browser sessions and sign-in challenges in
+ * flight. They expire within hours, and a successor's server must never accept the maker's
+ * session cookies; everyone signs in again after a restore.
+ */
+export const NOT_DEPOSITED: ReadonlySet<string> = new Set([
+  'sessions',
+  'sign_in_challenges',
+  // Owners' sessions and sign-in links likewise; the rate limits' counts are minutes old.
+  'owner_sessions',
+  'owner_sign_in_links',
+  'owner_attempts',
+  // Invitations to share a device are links valid for days at most; the owner invites again.
+  'device_share_invitations',
+  // Authorization codes and access and refresh tokens: a successor must not honour the maker's
+  // tokens; apps ask the owner again (their consent travelled with oauth_grants).
+  'oauth_codes',
+  'oauth_tokens',
+]);
 
 /** The tables a deposit at schema `current` must hold. */
 export function tablesAt(current: string): string[] {
@@ -72,10 +140,14 @@ const NUMERIC = /^(integer|int|int2|int4|int8|bigint|smallint|real|float4|float8
 export async function liveColumns(db: Kysely<Database>): Promise<Map<string, ColumnInfo[]>> {
   const tables = await db.introspection.getTables();
   const known = new Set(ESCROW_TABLES.map((t) => t.name));
-  const unknown = tables.map((t) => t.name).filter((name) => !known.has(name as never));
+  const unknown = tables
+    .map((t) => t.name)
+    .filter((name) => !known.has(name as never) && !NOT_DEPOSITED.has(name));
   if (unknown.length > 0)
     throw new Error(`escrow: the database has tables this build cannot deposit: ${unknown.join(', ')}`);
   return new Map(
-    tables.map((t) => [t.name, t.columns.map((c) => ({ name: c.name, numeric: NUMERIC.test(c.dataType) }))]),
+    tables
+      .filter((t) => !NOT_DEPOSITED.has(t.name))
+      .map((t) => [t.name, t.columns.map((c) => ({ name: c.name, numeric: NUMERIC.test(c.dataType) }))]),
   );
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Id, IsoDateTime, PageOf, PageQuery, problemResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
@@ -28,6 +28,7 @@ export function eventRoutes(app: FastifyInstance, { orgs, events }: Pick<Service
     '/v1/orgs/:org/devices/:deviceId/events',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags: ['telemetry'],
         summary: "A device's events, newest first, by name, severity and time range",
         params: Type.Object({ org: Type.String({ maxLength: 100 }), deviceId: Id('dev') }),
@@ -47,7 +48,7 @@ export function eventRoutes(app: FastifyInstance, { orgs, events }: Pick<Service
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const { limit = 50, ...rest } = request.query;
       return events.list(orgId, request.params.deviceId, { limit, ...rest });
     },

@@ -46,13 +46,13 @@ export class EventService {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #ajv = addFormats(new Ajv2020({ strict: false, allErrors: false }));
-  readonly #validateBatch: ValidateFunction;
+  /** Compiled on the first batch, not at construction (every start builds the services). */
+  #batchValidator: ValidateFunction | undefined;
   readonly #models: ProductModelCache<Map<string, EventModel>>;
 
   constructor(deps: { db: Kysely<Database>; clock: Clock }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
-    this.#validateBatch = this.#ajv.compile(eventBatchSchema);
     this.#models = new ProductModelCache(
       deps.db,
       (model) =>
@@ -74,8 +74,9 @@ export class EventService {
   /** Validates an event batch against the protocol and the product's model and stores all of it, or none. */
   async ingest(source: IngestSource, payload: unknown): Promise<StoredEvent[]> {
     const batch = payload as EventBatch;
-    if (!this.#validateBatch(batch)) {
-      const e = this.#validateBatch.errors?.[0];
+    this.#batchValidator ??= this.#ajv.compile(eventBatchSchema);
+    if (!this.#batchValidator(batch)) {
+      const e = this.#batchValidator.errors?.[0];
       throw new EventRejected(
         'invalid-payload',
         `${e?.instancePath || '/'} ${e?.message ?? 'is not valid'} (max ${MAX_EVENTS_PER_BATCH} events)`,

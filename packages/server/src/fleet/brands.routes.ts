@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Id, IsoDateTime, Name, PageOf, PageQuery, problemResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import type { CreateBrand, UpdateBrand } from './brands.js';
@@ -42,6 +42,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
     '/v1/orgs/:org/brands',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Create a brand',
         params: OrgParams,
@@ -50,7 +51,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const brand = await brands.create(principal.actor, orgId, request.body);
       return reply.status(201).header('location', `/v1/orgs/${orgId}/brands/${brand.id}`).send(brand);
     },
@@ -60,6 +61,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
     '/v1/orgs/:org/brands',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'List brands',
         params: OrgParams,
@@ -71,7 +73,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const { limit = 50, cursor, name } = request.query;
       return brands.list(orgId, { limit, cursor }, name ? { name } : {});
     },
@@ -81,6 +83,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
     '/v1/orgs/:org/brands/:brandId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Get a brand',
         params: Params,
@@ -88,7 +91,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return brands.get(orgId, request.params.brandId);
     },
   );
@@ -97,6 +100,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
     '/v1/orgs/:org/brands/:brandId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Update a brand',
         params: Params,
@@ -105,7 +109,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return brands.update(principal.actor, orgId, request.params.brandId, request.body);
     },
   );
@@ -114,6 +118,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
     '/v1/orgs/:org/brands/:brandId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Delete a brand no product or device uses',
         params: Params,
@@ -121,7 +126,7 @@ export function brandRoutes(app: FastifyInstance, { orgs, brands }: Pick<Service
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       await brands.delete(principal.actor, orgId, request.params.brandId);
       return reply.status(204).send();
     },

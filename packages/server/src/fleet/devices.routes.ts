@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import {
   Id,
   IsoDateTime,
@@ -41,6 +41,27 @@ export const DeviceSchema = Type.Object(
     deletedAt: Nullable(IsoDateTime),
     online: Type.Boolean({ description: 'holds a connection to the gateway now' }),
     connectedNode: Nullable(Type.String({ description: 'the brickless node holding the connection' })),
+    ownership: Type.Optional(
+      Type.Object(
+        {
+          claimed: Type.Boolean(),
+          claimedAt: Nullable(IsoDateTime),
+          localMode: Type.Optional(
+            Type.Object(
+              {
+                requestedAt: IsoDateTime,
+                status: Type.Union([Type.Literal('requested'), Type.Literal('local')]),
+              },
+              { description: 'the owner switched the device to local mode: it no longer uses this server' },
+            ),
+          ),
+        },
+        {
+          description:
+            'whether an owner claimed the device and when (GET of one device only; never who: docs/owners.md)',
+        },
+      ),
+    ),
   },
   { $id: 'Device' },
 );
@@ -61,12 +82,14 @@ interface ListQuery {
   serial?: string;
   q?: string;
   tag?: string[];
+  exposed?: boolean;
+  claimed?: boolean;
   includeDeleted?: boolean;
 }
 
 export function deviceRoutes(
   app: FastifyInstance,
-  { orgs, devices }: Pick<Services, 'orgs' | 'devices'>,
+  { orgs, devices, claims }: Pick<Services, 'orgs' | 'devices' | 'claims'>,
 ): void {
   const tags = ['devices'];
 
@@ -74,6 +97,7 @@ export function deviceRoutes(
     '/v1/orgs/:org/devices',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Register a device',
         params: OrgParams,
@@ -92,7 +116,7 @@ export function deviceRoutes(
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const device = await devices.create(principal.actor, orgId, request.body);
       return reply.status(201).header('location', `/v1/orgs/${orgId}/devices/${device.id}`).send(device);
     },
@@ -102,6 +126,7 @@ export function deviceRoutes(
     '/v1/orgs/:org/devices',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'List and search devices',
         params: OrgParams,
@@ -118,6 +143,18 @@ export function deviceRoutes(
             tag: Type.Optional(
               Type.Array(Tag, { maxItems: 10, description: 'devices carrying all these tags' }),
             ),
+            exposed: Type.Optional(
+              Type.Boolean({
+                description:
+                  'true: devices running a release with at least one open vulnerability (in triage or affected); false: the others',
+              }),
+            ),
+            claimed: Type.Optional(
+              Type.Boolean({
+                description:
+                  'true: devices an owner claimed with their claim code (docs/owners.md); false: the others. Not claimState, the factory credential claim',
+              }),
+            ),
             includeDeleted: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false },
@@ -126,7 +163,7 @@ export function deviceRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const { limit = 50, cursor, q, tag, ...rest } = request.query;
       const filter: DeviceFilter = { ...rest };
       if (q) filter.serialPrefix = q;
@@ -139,6 +176,7 @@ export function deviceRoutes(
     '/v1/orgs/:org/devices/:deviceId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Get a device',
         params: Params,
@@ -150,10 +188,11 @@ export function deviceRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
-      return devices.get(orgId, request.params.deviceId, {
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
+      const device = await devices.get(orgId, request.params.deviceId, {
         includeDeleted: request.query.includeDeleted ?? false,
       });
+      return { ...device, ownership: await claims.ownership(device.id) };
     },
   );
 
@@ -161,6 +200,7 @@ export function deviceRoutes(
     '/v1/orgs/:org/devices/:deviceId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Update a device',
         params: Params,
@@ -178,7 +218,7 @@ export function deviceRoutes(
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return devices.update(principal.actor, orgId, request.params.deviceId, request.body);
     },
   );
@@ -187,6 +227,7 @@ export function deviceRoutes(
     '/v1/orgs/:org/devices/:deviceId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Decommission a device (soft delete: its record and history stay)',
         params: Params,
@@ -194,7 +235,7 @@ export function deviceRoutes(
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return devices.delete(principal.actor, orgId, request.params.deviceId);
     },
   );

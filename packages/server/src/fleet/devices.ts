@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
+import { EventEmitter } from 'node:events';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, notFound } from '../errors.js';
@@ -8,6 +9,7 @@ import { decodeCursor, type Page, type PageRequest, toPage } from '../store/pagi
 import type { Database } from '../store/schema.js';
 import { type Executor, inTransaction } from '../store/transaction.js';
 import { diff } from './changes.js';
+import { exposedReleaseIds } from './exposed-releases.js';
 
 export const deviceStatuses = ['active', 'disabled', 'decommissioned'] as const;
 export type DeviceStatus = (typeof deviceStatuses)[number];
@@ -63,16 +65,25 @@ export interface DeviceFilter {
   serialPrefix?: string;
   /** Devices carrying every one of these tags. */
   tags?: string[];
+  /** true: devices running a release with at least one open exposure; false: the others. */
+  exposed?: boolean;
+  /** true: devices an owner claimed (owners/claims.ts); false: the others. */
+  claimed?: boolean;
   includeDeleted?: boolean;
 }
 
-/** Devices: one physical unit, its product and brand, firmware and tags. Deletion is soft. */
-export class DeviceService {
+/**
+ * Devices: one physical unit, its product and brand, firmware and tags. Deletion is soft.
+ * `deactivated` fires after a device stopped being active (disabled or deleted) has committed: the
+ * gateway ends its live connection at once, as for a revoked credential.
+ */
+export class DeviceService extends EventEmitter<{ deactivated: [deviceId: string] }> {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
 
   constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
+    super();
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -170,6 +181,16 @@ export class DeviceService {
         eb.selectFrom('device_tags').select('device_id').where('tag', '=', tag),
       );
     }
+    if (filter.claimed !== undefined) {
+      q = q.where('id', filter.claimed ? 'in' : 'not in', (eb) =>
+        eb.selectFrom('device_owners').select('device_id').where('role', '=', 'owner'),
+      );
+    }
+    if (filter.exposed !== undefined) {
+      const releases = await exposedReleaseIds(this.#db, orgId);
+      if (releases.length === 0 && filter.exposed) return { items: [], nextCursor: null };
+      if (releases.length > 0) q = q.where((eb) => runsOneOf(eb, releases, filter.exposed as boolean));
+    }
     const rows = await q
       .orderBy('id')
       .limit(page.limit + 1)
@@ -189,7 +210,7 @@ export class DeviceService {
   }
 
   async update(actor: string, orgId: string, id: string, patch: UpdateDevice): Promise<Device> {
-    return inTransaction(this.#db, async (trx) => {
+    const updated = await inTransaction(this.#db, async (trx) => {
       const before = await this.get(orgId, id, {}, trx);
       const brandId =
         patch.brandId === undefined
@@ -216,8 +237,10 @@ export class DeviceService {
         targetId: id,
         details: diff({ ...before }, { ...after }),
       });
-      return after;
+      return { before, after };
     });
+    if (updated.before.status === 'active' && updated.after.status !== 'active') this.emit('deactivated', id);
+    return updated.after;
   }
 
   /**
@@ -225,7 +248,7 @@ export class DeviceService {
    * vulnerability exposure history and the audit trail; its serial can be registered again.
    */
   async delete(actor: string, orgId: string, id: string): Promise<Device> {
-    return inTransaction(this.#db, async (trx) => {
+    const deleted = await inTransaction(this.#db, async (trx) => {
       const before = await this.get(orgId, id, {}, trx);
       const now = this.#clock.now().toISOString();
       const after: Device = { ...before, status: 'decommissioned', deletedAt: now, updatedAt: now };
@@ -239,6 +262,8 @@ export class DeviceService {
       });
       return after;
     });
+    this.emit('deactivated', id);
+    return deleted;
   }
 }
 
@@ -344,4 +369,21 @@ function toDevice(row: Selectable<Database['devices']>, tags: string[]): Device 
     online: Number(row.online) === 1,
     connectedNode: row.connected_node,
   };
+}
+
+/**
+ * The device runs one of these releases (same product, firmware_version = release version), or
+ * with `yes` false does not: an EXISTS on the releases' unique (product_id, version) index per
+ * candidate row, so a filtered page costs what it reads, whatever the fleet's size.
+ */
+export function runsOneOf(eb: ExpressionBuilder<Database, 'devices'>, releaseIds: string[], yes = true) {
+  const exists = eb.exists(
+    eb
+      .selectFrom('releases as r')
+      .select(sql<number>`1`.as('one'))
+      .whereRef('r.product_id', '=', 'devices.product_id')
+      .whereRef('r.version', '=', 'devices.firmware_version')
+      .where('r.id', 'in', releaseIds),
+  );
+  return yes ? exists : eb.not(exists);
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg, principalOf, requirePermission } from '../http/auth.js';
+import { principalOf } from '../http/auth.js';
+import { authorizeOrg, requirePermission } from '../http/authorize.js';
 import { IsoDateTime, Name, Nullable, PageOf, PageQuery, problemResponses, Slug } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
@@ -27,6 +28,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
     '/v1/orgs',
     {
       schema: {
+        'x-brickless-permission': 'orgs:manage',
         tags,
         summary: 'Create an organisation (platform admin)',
         body: Type.Object({ slug: Slug, name: Name }, { additionalProperties: false }),
@@ -34,7 +36,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
       },
     },
     async (request, reply) => {
-      const principal = requirePermission(request, 'orgs:manage');
+      const principal = requirePermission(request);
       const org = await orgs.create(principal.actor, request.body);
       return reply.status(201).header('location', `/v1/orgs/${org.id}`).send(org);
     },
@@ -44,6 +46,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
     '/v1/orgs',
     {
       schema: {
+        'x-brickless-permission': 'authenticated',
         tags,
         summary: 'List organisations (a platform admin sees all, anyone else their own)',
         querystring: Type.Object(PageQuery, { additionalProperties: false }),
@@ -52,9 +55,9 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
     },
     async (request) => {
       const principal = principalOf(request);
-      if (principal.orgId !== null) {
-        const own = await orgs.get(principal.orgId);
-        return { items: [own], nextCursor: null };
+      if (!principal.platformAdmin) {
+        const own = await Promise.all([...principal.memberships.keys()].sort().map((id) => orgs.get(id)));
+        return { items: own, nextCursor: null };
       }
       return orgs.list({ limit: request.query.limit ?? 50, cursor: request.query.cursor });
     },
@@ -64,6 +67,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
     '/v1/orgs/:org',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Get an organisation',
         params: OrgParams,
@@ -71,7 +75,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return orgs.get(orgId);
     },
   );
@@ -80,6 +84,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
     '/v1/orgs/:org',
     {
       schema: {
+        'x-brickless-permission': 'orgs:manage',
         tags,
         summary: 'Rename an organisation (platform admin)',
         params: OrgParams,
@@ -88,7 +93,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'orgs:manage');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return orgs.update(principal.actor, orgId, request.body);
     },
   );
@@ -100,6 +105,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
     '/v1/orgs/:org/security-contact',
     {
       schema: {
+        'x-brickless-permission': 'security:write',
         tags,
         summary:
           'Set where security reports go and the disclosure policy (published in security.txt and CSAF)',
@@ -115,7 +121,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return orgs.setSecurityContact(principal.actor, orgId, request.body);
     },
   );
@@ -124,6 +130,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
     '/v1/orgs/:org',
     {
       schema: {
+        'x-brickless-permission': 'orgs:manage',
         tags,
         summary: 'Delete an empty organisation (platform admin)',
         params: OrgParams,
@@ -131,7 +138,7 @@ export function organizationRoutes(app: FastifyInstance, { orgs }: Pick<Services
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'orgs:manage');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       await orgs.delete(principal.actor, orgId);
       return reply.status(204).send();
     },

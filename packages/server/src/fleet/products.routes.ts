@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import {
   Id,
   IsoDate,
@@ -13,7 +13,41 @@ import {
   Warning,
 } from '../http/schemas.js';
 import type { Services } from '../services.js';
-import type { CreateProduct, ProductWithWarnings, UpdateProduct } from './products.js';
+import {
+  type CreateProduct,
+  MAX_PRODUCT_MESSAGE_BYTES,
+  MAX_RETENTION_DAYS,
+  MIN_PRODUCT_MESSAGE_BYTES,
+  type ProductWithWarnings,
+  type UpdateProduct,
+} from './products.js';
+
+const ProductLimitsSchema = Type.Object(
+  {
+    maxMessageBytes: Type.Optional(
+      Type.Integer({
+        minimum: MIN_PRODUCT_MESSAGE_BYTES,
+        maximum: MAX_PRODUCT_MESSAGE_BYTES,
+        description:
+          'Largest payload, in bytes, a device of this product may publish after CONNECT; larger messages get an error reply and are not stored (docs/protocol.md, "Limits"). Absent: the gateway\'s global limit, which also caps this one.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const RetentionDays = Nullable(Type.Integer({ minimum: 1, maximum: MAX_RETENTION_DAYS }));
+const ProductRetentionSchema = Type.Object(
+  {
+    telemetryDays: RetentionDays,
+    commandDays: RetentionDays,
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Days this product's data is kept (docs/data-rights.md): telemetryDays for readings and device events (the server-wide telemetry.retentionDays still applies when shorter), commandDays for command history; null keeps it. A daily job deletes what is older.",
+  },
+);
 
 export const ProductSchema = Type.Object(
   {
@@ -26,6 +60,8 @@ export const ProductSchema = Type.Object(
     supportEnds: Type.String(),
     brandIds: Type.Array(Type.String()),
     capabilities: Type.Ref('CapabilityModel'),
+    limits: ProductLimitsSchema,
+    retention: ProductRetentionSchema,
     createdAt: IsoDateTime,
     updatedAt: IsoDateTime,
     warnings: Type.Array(Warning, { description: 'e.g. a support period under five years (CRA Art. 13(8))' }),
@@ -41,6 +77,8 @@ const ProductFields = {
   supportEnds: IsoDate,
   brandIds: Type.Optional(Type.Array(Id('brd'), { maxItems: 1000 })),
   capabilities: Type.Optional(Type.Ref('CapabilityModel')),
+  limits: Type.Optional(ProductLimitsSchema),
+  retention: Type.Optional(Type.Partial(ProductRetentionSchema, { additionalProperties: false })),
 };
 const Params = Type.Object({ org: Type.String({ maxLength: 100 }), productId: Id('prd') });
 const OrgParams = Type.Object({ org: Type.String({ maxLength: 100 }) });
@@ -57,6 +95,7 @@ export function productRoutes(
     '/v1/orgs/:org/products',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Create a product with its support period and capability model',
         params: OrgParams,
@@ -65,7 +104,7 @@ export function productRoutes(
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const created = await products.create(principal.actor, orgId, request.body);
       return reply
         .status(201)
@@ -81,6 +120,7 @@ export function productRoutes(
     '/v1/orgs/:org/products',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'List products',
         params: OrgParams,
@@ -96,7 +136,7 @@ export function productRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const { limit = 50, cursor, ...filter } = request.query;
       const page = await products.list(orgId, { limit, cursor }, filter);
       return {
@@ -110,6 +150,7 @@ export function productRoutes(
     '/v1/orgs/:org/products/:productId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Get a product',
         params: Params,
@@ -117,7 +158,7 @@ export function productRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return withWarnings(await products.getWithWarnings(orgId, request.params.productId));
     },
   );
@@ -126,6 +167,7 @@ export function productRoutes(
     '/v1/orgs/:org/products/:productId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Update a product',
         params: Params,
@@ -134,7 +176,7 @@ export function productRoutes(
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return withWarnings(
         await products.update(principal.actor, orgId, request.params.productId, request.body),
       );
@@ -145,6 +187,7 @@ export function productRoutes(
     '/v1/orgs/:org/products/:productId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Delete a product that has no devices',
         params: Params,
@@ -152,7 +195,7 @@ export function productRoutes(
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       await products.delete(principal.actor, orgId, request.params.productId);
       return reply.status(204).send();
     },

@@ -4,6 +4,8 @@ import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
+import type { Outbox } from '../notifications/outbox.js';
+import type { OwnerEventData } from '../owner-notices/catalogue.js';
 import { isUniqueViolation } from '../store/db.js';
 import { decodeCursor, type Page, type PageRequest, toPage } from '../store/pagination.js';
 import type { Database } from '../store/schema.js';
@@ -24,12 +26,39 @@ export interface Product {
   supportEnds: string;
   brandIds: string[];
   capabilities: CapabilityModel;
+  /** What the gateway allows this product's devices after CONNECT (docs/protocol.md, "Limits"). */
+  limits: ProductLimits;
+  /** How long this product's devices' data is kept (issue 18 §6; docs/data-rights.md). */
+  retention: ProductRetention;
   createdAt: string;
   updatedAt: string;
 }
 
+export interface ProductLimits {
+  /** Largest message payload a device of this product may publish, in bytes; absent: the global limit. */
+  maxMessageBytes?: number;
+}
+
+/** Days a product's devices' data is kept; null keeps it (telemetry: up to `telemetry.retentionDays`). */
+export interface ProductRetention {
+  /** Telemetry readings and device events, by the time they were taken. */
+  telemetryDays: number | null;
+  /** Commands, by when they were sent. */
+  commandDays: number | null;
+}
+
+/** At most 100 years, like the server-wide `telemetry.retentionDays`. */
+export const MAX_RETENTION_DAYS = 36_500;
+
+/** The largest per-product message size: the gateway's default payload limit (256 KiB). */
+export const MAX_PRODUCT_MESSAGE_BYTES = 256 * 1024;
+/** The smallest: room for a small JSON reading. */
+export const MIN_PRODUCT_MESSAGE_BYTES = 64;
+
 export type CreateProduct = Pick<Product, 'modelNumber' | 'name' | 'hardwareRevision' | 'supportEnds'> & {
   capabilities?: Partial<CapabilityModel>;
+  limits?: ProductLimits;
+  retention?: Partial<ProductRetention>;
   placedOnMarket?: string | null;
   brandIds?: string[];
 };
@@ -45,17 +74,26 @@ export class ProductService {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
+  readonly #outbox: Outbox | null;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
+  constructor(deps: {
+    db: Kysely<Database>;
+    clock: Clock;
+    audit: AuditLog;
+    /** A changed support end date is told to the owners of the product's devices (issue 18 §3). */
+    outbox?: Outbox;
+  }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
+    this.#outbox = deps.outbox ?? null;
   }
 
   async create(actor: string, orgId: string, input: CreateProduct): Promise<ProductWithWarnings> {
     const capabilities = withAllSections(input.capabilities);
     validateCapabilities(capabilities);
     checkDates(input.placedOnMarket ?? null, input.supportEnds);
+    checkLimits(input.limits);
     const now = this.#clock.now();
     const product: Product = {
       id: newId('prd', now),
@@ -67,6 +105,8 @@ export class ProductService {
       supportEnds: input.supportEnds,
       brandIds: [...new Set(input.brandIds ?? [])],
       capabilities,
+      limits: { ...input.limits },
+      retention: { telemetryDays: null, commandDays: null, ...input.retention },
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
     };
@@ -153,6 +193,7 @@ export class ProductService {
   async update(actor: string, orgId: string, id: string, patch: UpdateProduct): Promise<ProductWithWarnings> {
     const capabilities = patch.capabilities ? withAllSections(patch.capabilities) : undefined;
     if (capabilities) validateCapabilities(capabilities);
+    checkLimits(patch.limits);
     const now = this.#clock.now();
     try {
       const product = await inTransaction(this.#db, async (trx) => {
@@ -161,6 +202,9 @@ export class ProductService {
           ...before,
           ...patch,
           capabilities: capabilities ?? before.capabilities,
+          limits: patch.limits ? { ...patch.limits } : before.limits,
+          // Only the periods named change; null clears one.
+          retention: { ...before.retention, ...patch.retention },
           placedOnMarket: patch.placedOnMarket === undefined ? before.placedOnMarket : patch.placedOnMarket,
           brandIds: patch.brandIds ? [...new Set(patch.brandIds)] : before.brandIds,
           updatedAt: now.toISOString(),
@@ -191,6 +235,19 @@ export class ProductService {
           targetId: id,
           details: diff({ ...before }, { ...after }),
         });
+        // CRA Annex II (8), ETSI EN 303 645 5.3-13: owners learn of a new support end date.
+        if (this.#outbox && after.supportEnds !== before.supportEnds)
+          await this.#outbox.record(
+            orgId,
+            'owner.support-period',
+            {
+              productId: id,
+              supportEnds: after.supportEnds,
+              previous: before.supportEnds,
+              deviceIds: null,
+            } satisfies OwnerEventData['owner.support-period'],
+            trx,
+          );
         return after;
       });
       return { product, warnings: supportPeriodWarnings(product, now) };
@@ -228,6 +285,17 @@ export class ProductService {
 /** A model may leave out sections it does not use; stored models always have all three. */
 function withAllSections(model: Partial<CapabilityModel> | undefined): CapabilityModel {
   return { ...emptyCapabilityModel(), ...model };
+}
+
+function checkLimits(limits: ProductLimits | undefined): void {
+  const bytes = limits?.maxMessageBytes;
+  if (bytes === undefined) return;
+  if (!Number.isInteger(bytes) || bytes < MIN_PRODUCT_MESSAGE_BYTES || bytes > MAX_PRODUCT_MESSAGE_BYTES) {
+    const message = `must be an integer from ${MIN_PRODUCT_MESSAGE_BYTES} to ${MAX_PRODUCT_MESSAGE_BYTES}`;
+    throw new DomainError('validation-failed', `/limits/maxMessageBytes: ${message}`, [
+      { field: '/limits/maxMessageBytes', message },
+    ]);
+  }
 }
 
 function checkDates(placedOnMarket: string | null, supportEnds: string): void {
@@ -281,6 +349,9 @@ function toRow(p: Product): Database['products'] {
     placed_on_market: p.placedOnMarket,
     support_ends: p.supportEnds,
     capabilities: JSON.stringify(p.capabilities),
+    max_message_bytes: p.limits.maxMessageBytes ?? null,
+    telemetry_retention_days: p.retention.telemetryDays,
+    command_retention_days: p.retention.commandDays,
     created_at: p.createdAt,
     updated_at: p.updatedAt,
   };
@@ -297,6 +368,11 @@ function toProduct(row: Database['products'], brandIds: string[]): Product {
     supportEnds: row.support_ends,
     brandIds: [...brandIds].sort(),
     capabilities: JSON.parse(row.capabilities) as CapabilityModel,
+    limits: row.max_message_bytes === null ? {} : { maxMessageBytes: row.max_message_bytes },
+    retention: {
+      telemetryDays: row.telemetry_retention_days === null ? null : Number(row.telemetry_retention_days),
+      commandDays: row.command_retention_days === null ? null : Number(row.command_retention_days),
+    },
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Id, Nullable, problemResponses, Serial, Tag } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { MAX_PROVISION_BATCH, type ProvisionRequest } from './provisioning.js';
@@ -13,6 +13,7 @@ export function provisioningRoutes(
     '/v1/orgs/:org/provisioning',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags: ['devices'],
         summary:
           'Register a batch of devices with a unique credential each, in one transaction (factory line)',
@@ -45,6 +46,10 @@ export function provisioningRoutes(
                 factorySecret: Type.Optional(Type.String()),
                 certificate: Type.Optional(Type.String()),
                 privateKey: Type.Optional(Type.String()),
+                claimCode: Type.String({
+                  description:
+                    "the owner's claim code for the label or QR code (80 bits, 4 groups of 4); shown only here, stored as a hash",
+                }),
               }),
             ),
           }),
@@ -53,7 +58,7 @@ export function provisioningRoutes(
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const devices = await provisioning.provision(principal.actor, orgId, request.body);
       return reply.status(201).header('cache-control', 'no-store').send({ devices });
     },

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { conflict, DomainError, invalid } from '../errors.js';
 import type { DeviceCredentialService } from '../gateway/credentials.js';
 import { newId } from '../ids.js';
+import { ClaimService } from '../owners/claims.js';
 import { isUniqueViolation } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
@@ -31,6 +32,8 @@ export interface ProvisionedDevice {
   /** Client certificate and PKCS#8 key (credential `certificate`). */
   certificate?: string;
   privateKey?: string;
+  /** The code an owner claims the device with (label or QR code; issue 18 §1): shown only here. */
+  claimCode: string;
 }
 
 export const MAX_PROVISION_BATCH = 1000;
@@ -79,13 +82,16 @@ export class ProvisioningService {
     // Credentials are made before the transaction: signing a thousand certificates takes a while.
     const out: ProvisionedDevice[] = [];
     const credentialRows: Database['device_credentials'][] = [];
-    for (const serial of serials) {
-      const deviceId = newId('dev', now);
+    const deviceIds = serials.map(() => newId('dev', now));
+    const claims = ClaimService.codesFor(actor, orgId, deviceIds, at);
+    for (const [i, serial] of serials.entries()) {
+      const deviceId = deviceIds[i] ?? '';
       const { row, issued } = await this.#credentials.prepare(actor, orgId, deviceId, { kind });
       credentialRows.push(row);
       out.push({
         deviceId,
         serial,
+        claimCode: claims.codes[i] ?? '',
         ...(kind === 'secret' ? { secret: issued.secret } : {}),
         ...(kind === 'factory' ? { factorySecret: issued.secret } : {}),
         ...(kind === 'certificate' ? { certificate: issued.certificate, privateKey: issued.privateKey } : {}),
@@ -151,6 +157,10 @@ export class ProvisioningService {
           await trx
             .insertInto('device_credentials')
             .values(credentialRows.slice(i, i + 200))
+            .execute();
+          await trx
+            .insertInto('device_claim_codes')
+            .values(claims.rows.slice(i, i + 200))
             .execute();
           if (tags.length > 0) {
             await trx

@@ -9,6 +9,9 @@ import { INTEGRATION_USER, type Integration, type IntegrationAccess } from './in
 import { RateLimiter } from './rate-limit.js';
 
 export type GatewayClient = Client & { brickless?: DeviceIdentity; integration?: Integration };
+
+/** What a CONNECT gets: CONNACK 0, 5 (not authorised) or 3 (server unavailable: over a limit). */
+export type AuthOutcome = 'ok' | 'not-authorised' | 'rate-limited';
 type DeviceClient = GatewayClient;
 
 export interface AuthenticatorDeps {
@@ -49,11 +52,7 @@ export class GatewayAuthenticator {
   }
 
   preConnect(client: Client, done: (error: Error | null, ok: boolean) => void): void {
-    const req = (client as Client & { req?: IncomingMessage }).req;
-    const address =
-      client.conn && 'remoteAddress' in client.conn && client.conn.remoteAddress
-        ? String(client.conn.remoteAddress)
-        : (req?.socket.remoteAddress ?? 'unknown');
+    const address = clientAddress(client);
     if (!this.#connectsByAddress.take(address)) {
       this.securityEvent('connect-rate-limited', client.id, { address });
       done(Object.assign(new Error('too many connection attempts'), { returnCode: 3 }), false);
@@ -62,34 +61,47 @@ export class GatewayAuthenticator {
     done(null, true);
   }
 
+  /**
+   * Order matters (issue 14): the per-address limit ran in preConnect; then the per-device limit,
+   * keyed by device AND address, so that a guesser elsewhere cannot use up a real device's
+   * attempts; only then are credentials checked, so a limited client's are not even looked at.
+   */
   async authenticate(
     client: DeviceClient,
     username: string | undefined,
     password: Buffer | undefined,
-  ): Promise<boolean> {
-    if (username === INTEGRATION_USER) return this.#authenticateIntegration(client, password);
+  ): Promise<AuthOutcome> {
+    const limited = (key: string): boolean => {
+      if (this.#connectsByDevice.take(`${key}|${clientAddress(client)}`)) return false;
+      this.securityEvent('connect-rate-limited', key, { address: clientAddress(client) });
+      return true;
+    };
+    if (username === INTEGRATION_USER) {
+      if (limited(`integration:${client.id}`)) return 'rate-limited';
+      return outcome(await this.#authenticateIntegration(client, password));
+    }
     const certificate = peerCertificate(client);
-    if (certificate) return this.#authenticateCertificate(client, certificate, username);
+    if (certificate) {
+      if (limited(client.id)) return 'rate-limited';
+      return outcome(await this.#authenticateCertificate(client, certificate, username));
+    }
     // The client id must be the device id and the user name (docs/protocol.md, "Connecting").
     if (!username || client.id !== username || !password) {
       this.#authFailed(
         client,
         'client id, user name and password must all be given, and client id must equal the device id',
       );
-      return false;
+      return 'not-authorised';
     }
-    if (!this.#connectsByDevice.take(username)) {
-      this.securityEvent('connect-rate-limited', username, {});
-      return false;
-    }
+    if (limited(username)) return 'rate-limited';
     const identity = await this.#deps.credentials.verifySecret(username, password.toString('utf8'));
     if (!identity) {
       this.#authFailed(client, 'unknown device, wrong or revoked credential, or device not active');
-      return false;
+      return 'not-authorised';
     }
     client.brickless = identity;
     this.#deviceOrgs.set(identity.deviceId, identity.orgId);
-    return true;
+    return 'ok';
   }
 
   /**
@@ -102,10 +114,6 @@ export class GatewayAuthenticator {
     certificate: X509Certificate,
     username: string | undefined,
   ): Promise<boolean> {
-    if (!this.#connectsByDevice.take(client.id)) {
-      this.securityEvent('connect-rate-limited', client.id, {});
-      return false;
-    }
     const identity = await this.#deps.credentials.verifyCertificate(certificate);
     if (!identity) {
       this.#authFailed(client, 'client certificate is not a live credential of an active device');
@@ -124,10 +132,6 @@ export class GatewayAuthenticator {
   }
 
   async #authenticateIntegration(client: DeviceClient, password: Buffer | undefined): Promise<boolean> {
-    if (!this.#connectsByDevice.take(`integration:${client.id}`)) {
-      this.securityEvent('connect-rate-limited', client.id, {});
-      return false;
-    }
     const result = password
       ? await this.#integrations.authenticate(client.id, password.toString('utf8'))
       : 'an API token is required as password';
@@ -151,6 +155,16 @@ export class GatewayAuthenticator {
       'device security event',
     );
   }
+}
+
+const outcome = (ok: boolean): AuthOutcome => (ok ? 'ok' : 'not-authorised');
+
+/** The peer's address: the connection's own, or the HTTP request's for MQTT over WebSocket. */
+function clientAddress(client: Client): string {
+  const req = (client as Client & { req?: IncomingMessage }).req;
+  return client.conn && 'remoteAddress' in client.conn && client.conn.remoteAddress
+    ? String(client.conn.remoteAddress)
+    : (req?.socket.remoteAddress ?? 'unknown');
 }
 
 /** The client certificate the device presented, over MQTT/TLS or secure WebSocket, if any. */

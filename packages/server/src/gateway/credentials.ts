@@ -41,6 +41,8 @@ export interface DeviceIdentity {
   deviceId: string;
   orgId: string;
   productId: string;
+  /** The product's own maximum message size after CONNECT, when it declares one. */
+  maxMessageBytes?: number;
 }
 
 /** A request for a new operational credential: a secret, or a certificate (from the device's CSR, or with a key made here). */
@@ -268,7 +270,14 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
     const rows = await this.#db
       .selectFrom('device_credentials')
       .innerJoin('devices', 'devices.id', 'device_credentials.device_id')
-      .select(['device_credentials.secret_hash', 'devices.org_id', 'devices.product_id', 'devices.status'])
+      .innerJoin('products', 'products.id', 'devices.product_id')
+      .select([
+        'device_credentials.secret_hash',
+        'devices.org_id',
+        'devices.product_id',
+        'devices.status',
+        'products.max_message_bytes',
+      ])
       .where('device_credentials.device_id', '=', deviceId)
       .where('device_credentials.kind', '=', kind)
       .where('device_credentials.revoked_at', 'is', null)
@@ -278,7 +287,7 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
     for (const row of rows) {
       if (row.status !== 'active' || !row.secret_hash) continue;
       if (timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), digest)) {
-        return { deviceId, orgId: row.org_id, productId: row.product_id };
+        return { deviceId, orgId: row.org_id, productId: row.product_id, ...productLimits(row) };
       }
     }
     return null;
@@ -293,7 +302,14 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
     const row = await this.#db
       .selectFrom('device_credentials')
       .innerJoin('devices', 'devices.id', 'device_credentials.device_id')
-      .select(['device_credentials.device_id', 'devices.org_id', 'devices.product_id', 'devices.status'])
+      .innerJoin('products', 'products.id', 'devices.product_id')
+      .select([
+        'device_credentials.device_id',
+        'devices.org_id',
+        'devices.product_id',
+        'devices.status',
+        'products.max_message_bytes',
+      ])
       .where('device_credentials.fingerprint', '=', fingerprintOf(cert.raw))
       .where('device_credentials.kind', '=', 'certificate')
       .where('device_credentials.revoked_at', 'is', null)
@@ -305,7 +321,7 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
     const now = this.#clock.now().getTime();
     if (now < Date.parse(cert.validFrom) - 5 * 60_000 || now > Date.parse(cert.validTo)) return null;
     if (!cert.subjectAltName?.includes(deviceUri(row.device_id))) return null;
-    return { deviceId: row.device_id, orgId: row.org_id, productId: row.product_id };
+    return { deviceId: row.device_id, orgId: row.org_id, productId: row.product_id, ...productLimits(row) };
   }
 }
 
@@ -320,3 +336,6 @@ function toCredential(r: CredentialRow): DeviceCredential {
     revokedAt: r.revoked_at,
   };
 }
+
+const productLimits = (row: { max_message_bytes: number | null }): Pick<DeviceIdentity, 'maxMessageBytes'> =>
+  row.max_message_bytes === null ? {} : { maxMessageBytes: row.max_message_bytes };

@@ -7,6 +7,7 @@ import type { MqttClient } from 'mqtt';
 import { testDialects } from '../store/test-helper.js';
 import { type TestApp, testApp } from '../test-support/app.js';
 import { connectMqtt, startTlsGateway } from '../test-support/mqtt.js';
+import { needsPart } from '../test-support/parts.js';
 
 async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -429,7 +430,29 @@ for (const dialect of testDialects) {
       assert.doesNotMatch(listed.raw, /bds_/);
     });
 
-    it("works with Debian's mosquitto_pub and mosquitto_sub over TLS, ACL included", async () => {
+    it('disabling or deleting a device disconnects it at once; enabled again, it connects', async () => {
+      const products = await t.call('GET', '/v1/orgs/acme/products');
+      const device = await t.call('POST', '/v1/orgs/acme/devices', {
+        body: { productId: products.body.items[0].id, serial: 'C' },
+      });
+      const id = device.body.id as string;
+      const { secret } = (await t.call('POST', `/v1/orgs/acme/devices/${id}/credentials`)).body;
+      const client = await connect(id, id, secret);
+      const closed = next(client, 'close');
+      const disabled = await t.call('PATCH', `/v1/orgs/acme/devices/${id}`, { body: { status: 'disabled' } });
+      assert.equal(disabled.status, 200, disabled.raw);
+      await closed;
+      await assert.rejects(connect(id, id, secret), /Not authorized/i);
+      await t.call('PATCH', `/v1/orgs/acme/devices/${id}`, { body: { status: 'active' } });
+      const again = await connect(id, id, secret);
+      const closedAgain = next(again, 'close');
+      assert.equal((await t.call('DELETE', `/v1/orgs/acme/devices/${id}`)).status, 200);
+      await closedAgain;
+      await assert.rejects(connect(id, id, secret), /Not authorized/i);
+    });
+
+    it("works with Debian's mosquitto_pub and mosquitto_sub over TLS, ACL included", async (ctx) => {
+      if (needsPart(ctx, 'mosquitto')) return;
       const [a, b] = devices;
       assert.ok(a && b);
       const as = (d: { id: string; secret: string }) => [

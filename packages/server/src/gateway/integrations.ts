@@ -1,6 +1,6 @@
 import { parseTopic, TOPIC_ROOT } from '@brickless/protocol';
 import type { Client, PublishPacket, Subscription } from 'aedes';
-import { allows, type Principal } from '../access/roles.js';
+import { anyAllows, type Principal, rolesIn, rolesOf } from '../access/roles.js';
 import type { TokenService } from '../access/tokens.js';
 
 /** An MQTT session opened with an API token: a backend reading the organisation's device traffic. */
@@ -40,7 +40,10 @@ export class IntegrationAccess {
     if (clientId.startsWith('dev_')) return 'an integration client id must not start with dev_';
     const principal = await this.#tokens.authenticate(password);
     if (!principal) return 'unknown, expired or revoked API token';
-    if (!allows(principal.role, 'fleet:read')) return `role ${principal.role} may not read the fleet`;
+    const readable =
+      principal.platformAdmin ||
+      [...principal.memberships.values()].some((held) => anyAllows(held, 'fleet:read'));
+    if (!readable) return `role ${rolesOf(principal).join(', ')} may not read the fleet`;
     return { principal };
   }
 
@@ -65,7 +68,7 @@ export class IntegrationAccess {
     if (!parsed) return null;
     const org = this.#deviceOrgs.get(parsed.deviceId);
     if (!org) return null;
-    const own = integration.principal.orgId;
-    return own === null || own === org ? packet : null;
+    const { principal } = integration;
+    return anyAllows(rolesIn(principal, org), 'fleet:read') ? packet : null;
   }
 }

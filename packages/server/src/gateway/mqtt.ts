@@ -1,5 +1,6 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { deviceTopic, isUpstream, parseTopic, type Reply } from '@brickless/protocol';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
@@ -17,11 +18,13 @@ import type { TelemetryService } from '../telemetry/service.js';
 import type { TwinService } from '../twin/service.js';
 import type { RolloutEngine } from '../updates/rollout-engine.js';
 import { GatewayAuthenticator, type GatewayClient } from './authentication.js';
+import { enforceHandshakeDeadline, limitPacketSize } from './connection-limits.js';
 import type { DeviceCredentialService, DeviceIdentity } from './credentials.js';
 import { createEmitter } from './emitter.js';
 import { IntegrationAccess } from './integrations.js';
 import { PresenceRecorder } from './presence.js';
 import { RateLimiter } from './rate-limit.js';
+import { UnauthenticatedConnections } from './unauthenticated.js';
 import { MessageRefused, parseJson, UpstreamHandler } from './upstream.js';
 
 export interface GatewayLimits {
@@ -33,6 +36,19 @@ export interface GatewayLimits {
   /** Connection attempts a second per source address and per device id (ETSI EN 303 645 5.1-5). */
   connectsPerSecond: number;
   connectBurst: number;
+  /** Largest packet before authentication, in bytes (a CONNECT is small). */
+  preAuthMaxPacketBytes: number;
+  /** Connections per address that have not authenticated yet (TLS handshake, CONNECT). */
+  unauthenticatedPerAddress: number;
+  /**
+   * Such connections in all, over every listener (decision 0017). When full, the address holding
+   * the most gives up its oldest to a newcomer from an address holding fewer; else the newcomer is
+   * refused. 64 × about 50 KiB (a pending TLS connection, docs/benchmarks.md) is about 3 MB.
+   */
+  unauthenticatedTotal: number;
+  /** Time for the TLS handshake, and then for the CONNECT packet, in milliseconds. */
+  tlsHandshakeTimeoutMs: number;
+  connectTimeoutMs: number;
 }
 
 export const defaultLimits: GatewayLimits = {
@@ -41,7 +57,15 @@ export const defaultLimits: GatewayLimits = {
   messageBurst: 1000,
   connectsPerSecond: 50,
   connectBurst: 500,
+  preAuthMaxPacketBytes: 8 * 1024,
+  unauthenticatedPerAddress: 64,
+  unauthenticatedTotal: 64,
+  tlsHandshakeTimeoutMs: 10_000,
+  connectTimeoutMs: 30_000,
 };
+
+/** Room for the topic and header of a PUBLISH beside its payload. */
+const PACKET_OVERHEAD_BYTES = 64 * 1024;
 
 /** Topic a refused message is moved to: `$` topics match no wildcard subscription (MQTT-4.7.2-1). */
 const REFUSED_TOPIC = '$brickless/refused';
@@ -86,12 +110,21 @@ export class MqttGateway {
   readonly #integrations: IntegrationAccess;
   readonly #upstream: UpstreamHandler;
   readonly #presenceRecorder: PresenceRecorder;
+  readonly #unauthenticated: UnauthenticatedConnections;
+  /** Set by close(): messages from then on are left unacknowledged for the next node. */
+  #stopping = false;
+  /** Device messages being stored now; close() lets them finish and be acknowledged. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(deps: GatewayDeps, limits: Partial<GatewayLimits> = {}) {
     this.#deps = deps;
     this.#limits = { ...defaultLimits, ...limits };
     this.#integrations = new IntegrationAccess(deps.tokens, this.#deviceOrgs);
     this.#upstream = new UpstreamHandler(deps);
+    this.#unauthenticated = new UnauthenticatedConnections({
+      perAddress: this.#limits.unauthenticatedPerAddress,
+      total: this.#limits.unauthenticatedTotal,
+    });
     this.#presenceRecorder = new PresenceRecorder(deps);
     const now = () => deps.clock.now().getTime();
     this.#auth = new GatewayAuthenticator(
@@ -115,6 +148,9 @@ export class MqttGateway {
     deps.endpoints.on('published', (orgId) => {
       void this.#pushEndpoint(orgId);
     });
+    deps.endpoints.on('device', (deviceId) => {
+      if (this.#connected.has(deviceId)) void this.#sendEndpoint(deviceId);
+    });
     deps.twins.on('desired', (deviceId) => {
       if (this.#connected.has(deviceId)) void this.#sendDelta(deviceId);
     });
@@ -132,11 +168,19 @@ export class MqttGateway {
     const broker = await Aedes.createBroker({
       // Aedes' default emitter with O(1) queues (emitter.ts); 100 is Aedes' default concurrency.
       mq: createEmitter(100),
+      connectTimeout: this.#limits.connectTimeoutMs,
       preConnect: (client, _packet, done) => this.#auth.preConnect(client, done),
       authenticate: (client, username, password, done) => {
         this.#auth.authenticate(client as DeviceClient, username, password).then(
-          (ok) =>
-            done(ok ? null : Object.assign(new Error('not authorised'), { returnCode: 5 as const }), ok),
+          (outcome) =>
+            outcome === 'ok'
+              ? done(null, true)
+              : done(
+                  outcome === 'rate-limited'
+                    ? Object.assign(new Error('too many connection attempts'), { returnCode: 3 as const })
+                    : Object.assign(new Error('not authorised'), { returnCode: 5 as const }),
+                  false,
+                ),
           (error: unknown) => {
             this.#deps.logger.error({ err: error }, 'device authentication failed with an error');
             done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }), false);
@@ -172,6 +216,7 @@ export class MqttGateway {
       // CONNECT keeps the default, which delivers its CONNACK reliably before the close.
       const socket = client.conn as { setNoDelay?: (on: boolean) => unknown };
       socket.setNoDelay?.(true);
+      this.#unauthenticated.authenticated(peerSocket(client));
       if (!brickless) return;
       this.#connected.set(client.id, client);
       this.#presence(client as DeviceClient, true);
@@ -221,7 +266,7 @@ export class MqttGateway {
 
     const result: { tlsPort?: number; plainPort?: number } = {};
     if (options.tls) {
-      const server = createTlsServer(
+      const tlsServer = createTlsServer(
         {
           key: options.tls.key,
           cert: options.tls.cert,
@@ -231,16 +276,60 @@ export class MqttGateway {
           // listener serves every organisation. A device without a certificate still connects.
           requestCert: true,
           rejectUnauthorized: false,
+          handshakeTimeout: this.#limits.tlsHandshakeTimeoutMs,
         },
-        broker.handle,
+        (socket) => this.#handle(socket),
       );
-      result.tlsPort = await this.#listen(server, options.tls.port, options.tls.host);
+      enforceHandshakeDeadline(tlsServer, this.#limits.tlsHandshakeTimeoutMs);
+      // Admitted on a plain TCP listener in front of the TLS server, counted from the TCP accept so
+      // that the handshake itself is bounded: tls.Server wraps every socket it is given in a
+      // TLSSocket with its OpenSSL state at once, so a refused connection must never reach it.
+      const front = createTcpServer((socket) => {
+        if (this.#admit(socket)) tlsServer.emit('connection', socket);
+      });
+      result.tlsPort = await this.#listen(front, options.tls.port, options.tls.host);
     }
     if (options.plain) {
-      const server = createTcpServer(broker.handle);
+      const server = createTcpServer((socket) => {
+        if (this.#admit(socket)) this.#handle(socket);
+      });
       result.plainPort = await this.#listen(server, options.plain.port, options.plain.host);
     }
     return result;
+  }
+
+  /**
+   * Admits a new socket under the caps of unauthenticated connections (per address, in all), or
+   * closes it before its TLS handshake. An older pending connection evicted to make room is
+   * counted as closed too (unauthenticated.ts says which one).
+   */
+  #admit(socket: Socket): boolean {
+    const admission = this.#unauthenticated.admit(socket);
+    if (admission.admitted) {
+      if (admission.evicted) this.#deps.metrics.connectionsRefused.inc({ reason: 'unauthenticated-evicted' });
+      return true;
+    }
+    this.#deps.metrics.connectionsRefused.inc({ reason: `unauthenticated-${admission.reason}` });
+    socket.destroy();
+    return false;
+  }
+
+  /** Unauthenticated connections held now, and the most held at once since the start. */
+  get unauthenticated(): { held: number; peak: number } {
+    return { held: this.#unauthenticated.held, peak: this.#unauthenticated.peak };
+  }
+
+  /** Hands a connection to the broker, with the packet size limits of connection-limits.ts. */
+  #handle(stream: Duplex, req?: IncomingMessage): void {
+    const client = this.broker.handle(stream, req as IncomingMessage);
+    limitPacketSize(
+      client,
+      {
+        preAuthMaxPacketBytes: this.#limits.preAuthMaxPacketBytes,
+        maxPacketBytes: this.#limits.maxPayloadBytes + PACKET_OVERHEAD_BYTES,
+      },
+      () => this.#deps.metrics.connectionsRefused.inc({ reason: 'packet-too-large' }),
+    );
   }
 
   #listen(server: Server, port: number, host?: string): Promise<number> {
@@ -263,7 +352,7 @@ export class MqttGateway {
     const wss = new WebSocketServer({
       noServer: true,
       // A frame holds one MQTT packet; a little over the largest payload leaves room for the topic.
-      maxPayload: this.#limits.maxPayloadBytes + 64 * 1024,
+      maxPayload: this.#limits.maxPayloadBytes + PACKET_OVERHEAD_BYTES,
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : false),
     });
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -271,10 +360,11 @@ export class MqttGateway {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
+      if (!this.#admit(socket)) return;
       wss.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => ws.terminate());
-        this.broker.handle(stream, req);
+        this.#handle(stream, req);
       });
     });
     this.#webSockets = wss;
@@ -297,21 +387,30 @@ export class MqttGateway {
       // MQTT-3.3.5-2: a server may close the connection on an unauthorised PUBLISH; 3.1.1 has no NACK.
       throw new Error(`publish to ${packet.topic} not allowed`);
     }
-    if (!this.#messages.take(identity.deviceId)) {
-      this.#refuse(identity, packet, 'rate-limited', 'too many messages; slow down');
+    // Over its rate, a device is slowed down, not dropped: the message waits for its turn and is
+    // acknowledged when stored, as always. Aedes reads nothing more from this connection until the
+    // packets it holds are done, so the device's in-flight window and TCP push back (EMQX's rate
+    // limiter pauses the socket the same way). An acknowledgement still means stored.
+    const wait = this.#messages.reserve(identity.deviceId);
+    if (wait > 0) {
+      this.#deps.metrics.messagesThrottled.inc();
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    // The product's own limit, when it declares one, lowers the global one (issue 14 §4).
+    const maxPayloadBytes = Math.min(this.#limits.maxPayloadBytes, identity.maxMessageBytes ?? Infinity);
+    if (packet.payload.length > maxPayloadBytes) {
+      this.#refuse(identity, packet, 'payload-too-large', `payload over ${maxPayloadBytes} bytes`);
       return;
     }
-    if (packet.payload.length > this.#limits.maxPayloadBytes) {
-      this.#refuse(
-        identity,
-        packet,
-        'payload-too-large',
-        `payload over ${this.#limits.maxPayloadBytes} bytes`,
-      );
+    if (this.#stopping) {
+      this.#leaveUnacknowledged(packet, 'stopping');
       return;
     }
+    const work = this.#upstream.handle(identity, parsed.channel, packet.payload as Buffer);
+    this.#inFlight.add(work);
+    void work.catch(() => {}).finally(() => this.#inFlight.delete(work));
     try {
-      const result = await this.#upstream.handle(identity, parsed.channel, packet.payload as Buffer);
+      const result = await work;
       if (result.channel === 'state/reported' && Object.keys(result.twin.delta).length > 0)
         this.#publish(identity.deviceId, 'state/delta', {
           version: result.twin.desiredVersion,
@@ -322,8 +421,22 @@ export class MqttGateway {
         this.#refuse(identity, packet, error.code, error.message);
         return;
       }
-      throw error; // storage failure: no PUBACK, the device retries (QoS 1)
+      this.#deps.logger.debug({ err: error, device: identity.deviceId }, 'message not stored');
+      this.#leaveUnacknowledged(packet, 'storage');
     }
+  }
+
+  /**
+   * Storage failed (or the node is stopping): the message gets no PUBACK and the connection stays,
+   * so the device sends it again (MQTT 3.1.1 §4.4; docs/protocol.md, "Telemetry"). Closing the
+   * connection instead (an error from authorizePublish) made a database outage reconnect every
+   * device of the fleet at once. Aedes sends PUBACK for QoS 1 once authorizePublish succeeds; as
+   * QoS 0 on the refused topic the message is neither acknowledged nor forwarded.
+   */
+  #leaveUnacknowledged(packet: PublishPacket, reason: 'storage' | 'stopping'): void {
+    this.#deps.metrics.messagesUnacknowledged.inc({ reason });
+    packet.qos = 0;
+    packet.topic = REFUSED_TOPIC;
   }
 
   /** Refuses a message without dropping the connection: an error reply, a counter, no forwarding. */
@@ -336,6 +449,8 @@ export class MqttGateway {
       error: { code, message, topic: packet.topic },
     };
     packet.topic = REFUSED_TOPIC;
+    // Never kept for later subscribers: a refused message must not come back as a retained one.
+    packet.retain = false;
     this.broker.publish(
       {
         cmd: 'publish',
@@ -454,11 +569,20 @@ export class MqttGateway {
     return this.#connected.has(deviceId);
   }
 
+  /**
+   * Drains, then closes (SIGTERM): stop accepting connections and messages (a message arriving
+   * from now on gets no PUBACK and is sent again, to the next node), flush what devices already
+   * sent (its batches commit and its PUBACKs go out), then end the connections.
+   */
   async close(): Promise<void> {
     if (this.#expiryTimer) clearInterval(this.#expiryTimer);
+    this.#stopping = true;
     // Stop accepting first, then end every open connection: a listener's close waits for its
     // connections, so awaiting it before they end would wait for devices that never leave.
     const listeners = this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    await Promise.allSettled([...this.#inFlight, this.#deps.telemetry.drain()]);
+    // The PUBACKs of what just committed are written on the next turns (Aedes' write callback).
+    await new Promise((resolve) => setImmediate(resolve));
     for (const client of this.#connected.values()) client.close();
     for (const ws of this.#webSockets?.clients ?? []) ws.terminate();
     this.#webSockets?.close();
@@ -467,4 +591,11 @@ export class MqttGateway {
     await this.#deps.telemetry.drain();
     await this.#presenceRecorder.close();
   }
+}
+
+/** The TCP (or TLS) socket under a client: its own connection, or the HTTP request's for WebSocket. */
+function peerSocket(client: Client): { remoteAddress?: string; remotePort?: number } | undefined {
+  const conn = client.conn as { remoteAddress?: string; remotePort?: number };
+  if (conn && typeof conn.remoteAddress === 'string') return conn;
+  return (client as Client & { req?: IncomingMessage }).req?.socket;
 }

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
+import { newId } from '../ids.js';
 import type { Database } from '../store/schema.js';
 
 export interface PresenceDeps {
@@ -9,6 +10,23 @@ export interface PresenceDeps {
   /** This node's name in presence records. */
   nodeId: string;
   logger: FastifyBaseLogger;
+}
+
+/**
+ * The names of the presence events in a device's event history (GET …/devices/{id}/events): a
+ * product's own event names cannot contain a dot (CAPABILITY_NAME_PATTERN), so these never clash.
+ */
+export const PRESENCE_CONNECTED = 'presence.connected';
+export const PRESENCE_DISCONNECTED = 'presence.disconnected';
+
+/** Connects and disconnects waiting to be written to the event history; beyond it they are dropped. */
+const MAX_TRANSITIONS = 10_000;
+
+interface Transition {
+  id: string;
+  deviceId: string;
+  online: boolean;
+  time: string;
 }
 
 export interface PresenceOptions {
@@ -32,9 +50,9 @@ export interface PresenceOptions {
  * queued for the pooled connections, waited past the pool's acquire timeout and failed, and
  * devices that were connected stayed marked offline, so the rollout engine, which offers updates
  * only to devices it can reach, never offered them one. Here the latest change per device wins,
- * changes are written in batches (two statements per batch), and a batch that fails is written
- * again later unless a newer change for the same device superseded it: presence converges to the
- * connections this node really holds.
+ * changes are written in batches (two statements per batch, two more for the event history), and
+ * a batch that fails is written again later unless a newer change for the same device superseded
+ * it: presence converges to the connections this node really holds.
  */
 export class PresenceRecorder {
   readonly #deps: PresenceDeps;
@@ -44,6 +62,9 @@ export class PresenceRecorder {
   readonly #maxRetryMs: number;
   /** Latest unwritten change per device: true for online, false for offline. Insertion-ordered. */
   readonly #pending = new Map<string, boolean>();
+  /** Every connect and disconnect in order, for the device's event history (its presence timeline). */
+  readonly #transitions: Transition[] = [];
+  #droppedTransitions = 0;
   #timer: NodeJS.Timeout | null = null;
   #draining: Promise<void> | null = null;
   #failures = 0;
@@ -62,6 +83,14 @@ export class PresenceRecorder {
     // Re-inserted so that the map's order stays the order of the latest changes.
     this.#pending.delete(deviceId);
     this.#pending.set(deviceId, online);
+    // The history keeps each change (the state above only the latest); under a reconnect storm
+    // that outruns the database it loses changes rather than memory, and says how many.
+    // The event's id is taken now, so the history orders the connect before whatever the device
+    // sent right after it, though the batch is written later.
+    if (this.#transitions.length < MAX_TRANSITIONS) {
+      const now = this.#deps.clock.now();
+      this.#transitions.push({ id: newId('evt', now), deviceId, online, time: now.toISOString() });
+    } else this.#droppedTransitions += 1;
     this.#schedule(this.#failures === 0 ? this.#delayMs : this.#backoff());
   }
 
@@ -80,13 +109,14 @@ export class PresenceRecorder {
     // One writer at a time, so two changes of one device are never written out of order.
     this.#draining ??= this.#drain().finally(() => {
       this.#draining = null;
-      if (this.#pending.size > 0) this.#schedule(this.#failures === 0 ? this.#delayMs : this.#backoff());
+      if (this.#pending.size > 0 || this.#transitions.length > 0)
+        this.#schedule(this.#failures === 0 ? this.#delayMs : this.#backoff());
     });
     return this.#draining;
   }
 
   async #drain(): Promise<void> {
-    while (this.#pending.size > 0) await this.#writeBatch();
+    while (this.#pending.size > 0 || this.#transitions.length > 0) await this.#writeBatch();
   }
 
   /** Writes what is pending once, then stops retrying (the node is shutting down). */
@@ -123,6 +153,7 @@ export class PresenceRecorder {
     for (const [deviceId] of batch) this.#pending.delete(deviceId);
     const online = batch.filter(([, on]) => on).map(([deviceId]) => deviceId);
     const offline = batch.filter(([, on]) => !on).map(([deviceId]) => deviceId);
+    const transitions = this.#transitions.splice(0, this.#maxItems);
     const seen = this.#deps.clock.now().toISOString();
     const { nodeId } = this.#deps;
     try {
@@ -146,6 +177,7 @@ export class PresenceRecorder {
       }
       this.#failures = 0;
     } catch (error) {
+      this.#transitions.unshift(...transitions);
       // Put back what no newer change superseded, in front of what arrived meanwhile.
       const newer = [...this.#pending];
       this.#pending.clear();
@@ -161,5 +193,54 @@ export class PresenceRecorder {
       );
       throw error;
     }
+    // The history is written apart: a failing event insert never holds back online and offline.
+    try {
+      await this.#writeEvents(transitions);
+    } catch (error) {
+      if (this.#transitions.length + transitions.length <= MAX_TRANSITIONS)
+        this.#transitions.unshift(...transitions);
+      else this.#droppedTransitions += transitions.length;
+      this.#deps.logger.warn(
+        { err: error, events: transitions.length },
+        'presence events not written; retrying',
+      );
+    }
+  }
+
+  /** Writes connects and disconnects into the devices' event histories (one read, one insert). */
+  async #writeEvents(transitions: Transition[]): Promise<void> {
+    if (transitions.length === 0) return;
+    const { db, logger } = this.#deps;
+    if (this.#droppedTransitions > 0) {
+      logger.warn({ dropped: this.#droppedTransitions }, 'presence events dropped: too many waiting');
+      this.#droppedTransitions = 0;
+    }
+    const ids = [...new Set(transitions.map((change) => change.deviceId))];
+    const owners = await db.selectFrom('devices').select(['id', 'org_id']).where('id', 'in', ids).execute();
+    const orgOf = new Map(owners.map((row) => [row.id, row.org_id]));
+    const now = this.#deps.clock.now();
+    const rows = transitions.flatMap((change) => {
+      const orgId = orgOf.get(change.deviceId);
+      if (!orgId) return []; // deleted meanwhile
+      return [
+        {
+          id: change.id,
+          org_id: orgId,
+          device_id: change.deviceId,
+          name: change.online ? PRESENCE_CONNECTED : PRESENCE_DISCONNECTED,
+          severity: 'info',
+          time: change.time,
+          data: 'null',
+          received_at: now.toISOString(),
+        },
+      ];
+    });
+    // An id written before a lost commit is written again on the retry: the row is there already.
+    if (rows.length > 0)
+      await db
+        .insertInto('device_events')
+        .values(rows)
+        .onConflict((conflict) => conflict.column('id').doNothing())
+        .execute();
   }
 }

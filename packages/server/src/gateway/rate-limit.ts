@@ -28,6 +28,30 @@ export class RateLimiter {
     return true;
   }
 
+  /**
+   * Takes one token now or on credit: the milliseconds until that token exists (0 when it did).
+   * Callers wait that long before acting, so a key over its rate is slowed down, never dropped;
+   * the debt is paid from later refills, so waits grow with every message taken on credit.
+   */
+  reserve(key: string): number {
+    const now = this.#now();
+    if (now - this.#lastSweep > 60_000) this.#sweep(now);
+    const bucket = this.#buckets.get(key) ?? { tokens: this.#burst, at: now };
+    bucket.tokens = Math.min(this.#burst, bucket.tokens + ((now - bucket.at) / 1000) * this.#rate);
+    bucket.at = now;
+    bucket.tokens -= 1;
+    this.#buckets.set(key, bucket);
+    return bucket.tokens >= 0 ? 0 : Math.ceil((-bucket.tokens / this.#rate) * 1000);
+  }
+
+  /** Whether the key is over its limit now, without taking a token. */
+  exhausted(key: string): boolean {
+    const bucket = this.#buckets.get(key);
+    if (!bucket) return false;
+    const tokens = Math.min(this.#burst, bucket.tokens + ((this.#now() - bucket.at) / 1000) * this.#rate);
+    return tokens < 1;
+  }
+
   /** How many keys are tracked. */
   get size(): number {
     return this.#buckets.size;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../errors.js';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Id, IsoDateTime, Nullable, problemResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { type CredentialRequest, credentialKinds } from './credentials.js';
@@ -70,6 +70,7 @@ export function credentialRoutes(
     '/v1/orgs/:org/devices/:deviceId/credentials',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary:
           'Issue the device a new credential (a secret, or a client certificate from its CSR); the previous one is revoked and its connection closed',
@@ -83,7 +84,7 @@ export function credentialRoutes(
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const issued = await credentials.issue(
         principal.actor,
         orgId,
@@ -98,6 +99,7 @@ export function credentialRoutes(
     '/v1/orgs/:org/devices/:deviceId/credentials',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: "List the device's credentials (never the secrets)",
         params: Params,
@@ -105,7 +107,7 @@ export function credentialRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return { items: await credentials.list(orgId, request.params.deviceId) };
     },
   );
@@ -114,6 +116,7 @@ export function credentialRoutes(
     '/v1/orgs/:org/devices/:deviceId/credentials',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary: 'Revoke every credential of the device and disconnect it at once',
         params: Params,
@@ -121,7 +124,7 @@ export function credentialRoutes(
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return { revoked: await credentials.revokeAll(principal.actor, orgId, request.params.deviceId) };
     },
   );
@@ -130,6 +133,7 @@ export function credentialRoutes(
     '/v1/orgs/:org/device-ca',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: "The organisation's device CA certificate (created with the first device certificate)",
         params: Type.Object({ org: Type.String({ maxLength: 100 }) }),
@@ -137,7 +141,7 @@ export function credentialRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const ca = await deviceCa.get(orgId);
       if (!ca)
         throw new DomainError(

@@ -1,13 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { allows, type Permission, type Principal } from '../access/roles.js';
+import type { Principal } from '../access/roles.js';
 import type { TokenService } from '../access/tokens.js';
-import { DomainError, notFound } from '../errors.js';
-import type { OrganizationService } from '../fleet/organizations.js';
+import { DomainError } from '../errors.js';
+import { CSRF_HEADER, SESSION_COOKIE, SessionService } from '../people/sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The browser session's CSRF token, when a session cookie authenticated the request. */
+    csrfToken: string | null;
   }
 }
 
@@ -16,6 +18,8 @@ export const LOCAL_HEADER = 'x-brickless-local';
 
 export interface AuthOptions {
   tokens: TokenService;
+  /** Browser sessions of signed-in people (cookie), beside bearer tokens. */
+  sessions?: SessionService;
   /** Set only when the app is driven in-process by the CLI: its nonce and the principal it maps to. */
   local?: { nonce: string; principal: Principal };
   onFailure?: (request: FastifyRequest) => void;
@@ -34,6 +38,7 @@ function sameSecret(a: string, b: string): boolean {
  */
 export function registerAuthentication(app: FastifyInstance, options: AuthOptions): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('csrfToken', null);
   app.addHook('onRequest', async (request) => {
     const localNonce = request.headers[LOCAL_HEADER];
     if (options.local && typeof localNonce === 'string' && sameSecret(localNonce, options.local.nonce)) {
@@ -41,6 +46,11 @@ export function registerAuthentication(app: FastifyInstance, options: AuthOption
       return;
     }
     const header = request.headers.authorization;
+    const cookie = request.cookies?.[SESSION_COOKIE];
+    if (header === undefined && cookie && options.sessions) {
+      await authenticateSession(request, cookie, options);
+      return;
+    }
     const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header) : null;
     const principal = match?.[1] ? await options.tokens.authenticate(match[1]) : null;
     if (!principal) {
@@ -55,36 +65,52 @@ export function registerAuthentication(app: FastifyInstance, options: AuthOption
   });
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A browser session: the cookie names the person; a state-changing request must also carry the
+ * session's CSRF token in a header (synchronizer token, OWASP CSRF cheat sheet) and, when the
+ * browser names an Origin, come from this server's own origin. A bearer token needs neither: a
+ * browser never attaches one by itself.
+ */
+async function authenticateSession(
+  request: FastifyRequest,
+  cookie: string,
+  options: AuthOptions,
+): Promise<void> {
+  const session = await options.sessions?.authenticate(cookie);
+  if (!session) {
+    options.onFailure?.(request);
+    throw new DomainError('unauthenticated', 'the session has ended: sign in again');
+  }
+  if (!SAFE_METHODS.has(request.method)) {
+    const origin = request.headers.origin;
+    if (origin !== undefined && !sameOrigin(origin, request)) {
+      request.log.warn({ event: 'security.csrf', origin, url: request.url }, 'cross-origin request refused');
+      throw new DomainError('forbidden', 'a request from another site was refused (Origin does not match)');
+    }
+    const presented = request.headers[CSRF_HEADER];
+    if (
+      !SessionService.csrfMatches(session.csrfToken, typeof presented === 'string' ? presented : undefined)
+    ) {
+      request.log.warn({ event: 'security.csrf', url: request.url }, 'missing or wrong CSRF token');
+      throw new DomainError('forbidden', `send the session's CSRF token in the ${CSRF_HEADER} header`);
+    }
+  }
+  request.principal = session.principal;
+  request.csrfToken = session.csrfToken;
+}
+
+/** The Origin header names this server (scheme, host and port as the request reached it). */
+function sameOrigin(origin: string, request: FastifyRequest): boolean {
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new DomainError('unauthenticated', 'a valid API token is required');
   return request.principal;
-}
-
-export function requirePermission(request: FastifyRequest, permission: Permission): Principal {
-  const principal = principalOf(request);
-  if (!allows(principal.role, permission)) {
-    throw new DomainError('forbidden', `role ${principal.role} may not do this (needs ${permission})`);
-  }
-  return principal;
-}
-
-/**
- * Resolves the organisation named in the path and checks that the caller may act in it.
- * Another tenant's organisation is reported as not found, exactly like one that does not exist,
- * so a token cannot even learn which organisations exist.
- */
-export async function authorizeOrg(
-  request: FastifyRequest,
-  orgs: OrganizationService,
-  orgParam: string,
-  permission: Permission,
-): Promise<{ orgId: string; principal: Principal }> {
-  const principal = principalOf(request);
-  const org = await orgs.find(orgParam);
-  if (!org || (principal.orgId !== null && principal.orgId !== org.id))
-    throw notFound('organisation', orgParam);
-  if (!allows(principal.role, permission)) {
-    throw new DomainError('forbidden', `role ${principal.role} may not do this (needs ${permission})`);
-  }
-  return { orgId: org.id, principal };
 }

@@ -1,8 +1,14 @@
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { DomainError } from '../errors.js';
 import type { Services } from '../services.js';
-import { ping } from '../store/db.js';
+import { probeWrite } from '../store/db.js';
+
+/**
+ * How long /readyz waits for its committed write. Under 2 s so that a probe with a 2 s timeout
+ * (a load balancer's, Kubernetes') gets a 503 rather than a timeout while the database is away.
+ */
+export const READINESS_DEADLINE_MS = 1500;
 
 export function healthRoutes(
   app: FastifyInstance,
@@ -28,7 +34,7 @@ export function healthRoutes(
       schema: {
         tags,
         security: [],
-        summary: 'Readiness: the database answers',
+        summary: 'Readiness: the database commits a write within 1.5 s',
         response: {
           200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }),
           503: Type.Ref('Problem'),
@@ -36,11 +42,8 @@ export function healthRoutes(
       },
     },
     async () => {
-      try {
-        await ping(store.db);
-      } catch (error) {
-        throw new DomainError('database-unreachable', `database not reachable: ${(error as Error).message}`);
-      }
+      // Throws database-unreachable (503, problem+json) when the write fails or is too slow.
+      await probeWrite(store, hostname(), READINESS_DEADLINE_MS);
       return { status: 'ready' as const, database: store.dialect };
     },
   );

@@ -39,9 +39,47 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly messagesThrottled = new Counter({
+    name: 'brickless_device_messages_throttled_total',
+    help: 'Device messages over the per-device rate, acknowledged late (when stored) instead of at once',
+    registers: [this.registry],
+  });
+  readonly connectionsRefused = new Counter({
+    name: 'brickless_mqtt_connections_refused_total',
+    help: 'MQTT connections closed before authentication: per-address or total cap, evicted for a fairer newcomer, oversized packet',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly telemetryReadings = new Counter({
     name: 'brickless_telemetry_values_stored_total',
     help: 'Telemetry field values committed to the database',
+    registers: [this.registry],
+  });
+  readonly databaseErrors = new Counter({
+    name: 'brickless_database_errors_total',
+    help: 'Database failures: connect, connection-lost, query (on a broken connection), probe (readiness)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly databaseUp = new Gauge({
+    name: 'brickless_database_up',
+    help: '1 while the database answers, 0 from its first failure until it answers again',
+    registers: [this.registry],
+  });
+  readonly telemetryCommitFailures = new Counter({
+    name: 'brickless_telemetry_commit_failures_total',
+    help: 'Telemetry batches that failed to commit (none of their messages was acknowledged)',
+    registers: [this.registry],
+  });
+  readonly telemetryDuplicates = new Counter({
+    name: 'brickless_telemetry_duplicates_total',
+    help: 'Telemetry messages recognised as already stored (a resend after a lost acknowledgement)',
+    registers: [this.registry],
+  });
+  readonly messagesUnacknowledged = new Counter({
+    name: 'brickless_device_messages_unacknowledged_total',
+    help: 'QoS 1 device messages left without PUBACK for the device to send again, by reason',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
   readonly connectedDevices = new Gauge({
@@ -52,6 +90,7 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'brickless_' });
+    this.databaseUp.set(1);
   }
 
   instrument(app: FastifyInstance): void {

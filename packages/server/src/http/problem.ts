@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode, errorCatalogue } from '../errors.js';
+import { InputRefused } from './input.js';
 
 export interface ProblemField {
   field: string;
@@ -70,6 +71,18 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
     if (error.fields) body.errors = error.fields;
     return body;
   }
+  if (error instanceof InputRefused) {
+    const code: ErrorCode = error.code === 'malformed-payload' ? 'malformed-request' : 'validation-failed';
+    return {
+      type: problemType(code),
+      title: errorCatalogue[code].title,
+      status: 400,
+      detail: error.message,
+      code,
+      errors: [{ field: error.path, in: error.part, message: error.message }],
+      ...(instance ? { instance } : {}),
+    };
+  }
   const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
   if (Array.isArray(fe.validation)) {
     const errors = validationFields(fe.validation, fe.validationContext ?? 'body');
@@ -105,6 +118,8 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemBody 
 }
 
 export function sendProblem(reply: FastifyReply, problem: ProblemBody): FastifyReply {
-  if (problem.status === 401) reply.header('www-authenticate', 'Bearer');
+  // The app API names the bearer error itself (RFC 6750 §3: invalid_token, insufficient_scope).
+  if (problem.status === 401 && !reply.hasHeader('www-authenticate'))
+    reply.header('www-authenticate', 'Bearer');
   return reply.status(problem.status).type('application/problem+json').send(problem);
 }

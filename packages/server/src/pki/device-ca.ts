@@ -8,7 +8,7 @@ import type { SecretBox } from '../secrets/master-key.js';
 import { isUniqueViolation } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import type { Executor } from '../store/transaction.js';
-import { derOf, EC_P256, fingerprintOf, pem, serialNumber, x509 } from './x509.js';
+import { derOf, EC_P256, fingerprintOf, loadX509, pem, serialNumber, type X509 } from './x509.js';
 
 const CA_ALGORITHM = EC_P256;
 const DAY = 86_400_000;
@@ -44,8 +44,9 @@ const badCsr = (message: string) =>
  * Parses a PKCS#10 request and checks its self-signature (proof that the device holds the key).
  * Only keys a small device can use and that are still strong are accepted.
  */
-export async function publicKeyFromCsr(csrPem: string): Promise<x509.PublicKey> {
-  let csr: x509.Pkcs10CertificateRequest;
+export async function publicKeyFromCsr(csrPem: string): Promise<X509.PublicKey> {
+  const x509 = await loadX509();
+  let csr: X509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);
   } catch {
@@ -121,6 +122,7 @@ export class DeviceCaService {
       .select(['slug', 'name'])
       .where('id', '=', orgId)
       .executeTakeFirstOrThrow();
+    const x509 = await loadX509();
     const now = this.#clock.now();
     const keys = (await webcrypto.subtle.generateKey(CA_ALGORITHM, true, [
       'sign',
@@ -176,7 +178,7 @@ export class DeviceCaService {
     actor: string,
     orgId: string,
     deviceId: string,
-    publicKey: x509.PublicKey | CryptoKey,
+    publicKey: X509.PublicKey | CryptoKey,
   ): Promise<IssuedCertificate> {
     const ca = await this.ensure(actor, orgId);
     const row = await this.#db
@@ -186,6 +188,7 @@ export class DeviceCaService {
       .executeTakeFirstOrThrow();
     const der = derOf(this.#secrets.open(row.key_sealed, `device-ca:${orgId}`));
     const signingKey = await webcrypto.subtle.importKey('pkcs8', der, CA_ALGORITHM, false, ['sign']);
+    const x509 = await loadX509();
     const caCert = new x509.X509Certificate(ca.certificate);
     const now = this.#clock.now();
     const cert = await x509.X509CertificateGenerator.create({

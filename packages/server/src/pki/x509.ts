@@ -1,11 +1,24 @@
-// @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs the Reflect metadata API.
-import 'reflect-metadata';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+export type { X509 };
 
-export { x509 };
+let loaded: Promise<typeof X509> | undefined;
+
+/**
+ * @peculiar/x509, loaded on first use: it (with its ASN.1 schemas) is the heaviest import of a
+ * start, and a start with its TLS material in place makes no certificate (issue 15).
+ */
+export function loadX509(): Promise<typeof X509> {
+  loaded ??= (async () => {
+    // It resolves its ASN.1 schemas through tsyringe, which needs the Reflect metadata API.
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return x509;
+  })();
+  return loaded;
+}
 
 /** The signature algorithm of every certificate brickless makes: ECDSA P-256 with SHA-256. */
 export const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;

@@ -51,7 +51,7 @@ describe('BatchWriter (group commit)', () => {
 
   it('rejects only the writes of a failed batch, and carries on with the next', async () => {
     const r = recorder();
-    const writer = new BatchWriter<number>(r.commit);
+    const writer = new BatchWriter<number>(r.commit, { retryMs: 0 });
     const first = writer.write([1]);
     await turn();
     const second = writer.write([2]);
@@ -61,6 +61,38 @@ describe('BatchWriter (group commit)', () => {
     r.open[1]?.resolve();
     await second;
     assert.deepEqual(r.batches, [[1], [2]]);
+  });
+
+  it('after a failed batch, waits before the next one and sends everything that arrived meanwhile together', async () => {
+    const r = recorder();
+    const writer = new BatchWriter<number>(r.commit, { retryMs: 80, maxRetryMs: 1000 });
+    const first = writer.write([1]);
+    await turn();
+    r.open[0]?.reject(new Error('connection terminated'));
+    await assert.rejects(first, /connection terminated/);
+    const started = Date.now();
+    const later = [writer.write([2]), writer.write([3])];
+    await turn();
+    await turn();
+    assert.equal(r.batches.length, 1, 'no attempt during the backoff');
+    while (r.batches.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(Date.now() - started >= 60, 'the next batch waited for the backoff');
+    assert.deepEqual(r.batches[1], [2, 3]);
+    // A second failure doubles the wait.
+    r.open[1]?.reject(new Error('connection terminated'));
+    await Promise.allSettled(later);
+    const again = Date.now();
+    const third = writer.write([4]);
+    while (r.batches.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(Date.now() - again >= 140, `waited ${Date.now() - again} ms, not about 160`);
+    r.open[2]?.resolve();
+    await third;
+    // A success resets the wait.
+    const fourth = writer.write([5]);
+    await turn();
+    assert.equal(r.batches.length, 4);
+    r.open[3]?.resolve();
+    await fourth;
   });
 
   it('drain commits everything pending before it returns', async () => {

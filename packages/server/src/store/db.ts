@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import { DomainError } from '../errors.js';
+import { DatabaseHealth } from './health.js';
+import { bulkTimeouts, loadPg, type PostgresTimeouts, ResilientPool } from './pg-pool.js';
 import type { Database } from './schema.js';
 import { openSqliteConnection, type SqliteConnection, type SqliteDriverName } from './sqlite-driver.js';
 
@@ -15,8 +16,26 @@ export interface Store {
   driver: SqliteDriverName | 'pg';
   /** Where the data lives, without credentials: a file path or `postgres://host:port/db`. */
   location: string;
+  /** Failures and recoveries of the database, for logs, metrics and readiness. */
+  health: DatabaseHealth;
   close(): Promise<void>;
 }
+
+export interface StoreOptions {
+  /**
+   * PostgreSQL timeouts and connect backoff (pg-pool.ts). By default those of bulk tools (restore,
+   * deposit, `migrate`: no statement limits); the server (createApp) passes `serverTimeouts`.
+   */
+  postgres?: PostgresTimeouts;
+}
+
+/**
+ * How long a SQLite write waits for a lock another connection holds (a CLI next to the server)
+ * before it fails. Short on purpose: the SQLite drivers are synchronous, so the wait blocks the
+ * whole event loop (devices, /readyz); a failed telemetry write is not acknowledged and is sent
+ * again, which costs far less than a frozen process.
+ */
+export const SQLITE_BUSY_TIMEOUT_MS = 1000;
 
 export function isPostgresUrl(value: string): boolean {
   return /^postgres(ql)?:\/\//i.test(value);
@@ -37,8 +56,8 @@ export function redactUrl(url: string): string {
  * Opens the database: a PostgreSQL URL, or else a SQLite file path. Fails with
  * `database-unreachable` (one clear line) when PostgreSQL does not answer.
  */
-export async function openStore(database: string): Promise<Store> {
-  if (isPostgresUrl(database)) return openPostgres(database);
+export async function openStore(database: string, options: StoreOptions = {}): Promise<Store> {
+  if (isPostgresUrl(database)) return openPostgres(database, options.postgres ?? bulkTimeouts);
   return openSqlite(database);
 }
 
@@ -56,7 +75,7 @@ function openSqlite(file: string): Store {
   // WAL lets readers (a CLI next to a running server) proceed during writes; NORMAL is durable
   // across process crashes in WAL mode and only risks the last commits on power loss.
   connection.exec(
-    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+    `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS};`,
   );
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection.database }) });
   return {
@@ -64,14 +83,14 @@ function openSqlite(file: string): Store {
     dialect: 'sqlite',
     driver: connection.driver,
     location: file,
+    health: new DatabaseHealth(),
     close: () => db.destroy(),
   };
 }
 
-async function openPostgres(url: string): Promise<Store> {
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
-  // An idle client that loses its server must not crash the process: pg emits 'error' on the pool.
-  pool.on('error', () => {});
+async function openPostgres(url: string, timeouts: PostgresTimeouts): Promise<Store> {
+  const health = new DatabaseHealth();
+  const pool = new ResilientPool(await loadPg(), url, health, timeouts);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
@@ -82,7 +101,14 @@ async function openPostgres(url: string): Promise<Store> {
       `cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message || String(error)}`,
     );
   }
-  return { db, dialect: 'postgres', driver: 'pg', location: redactUrl(url), close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    driver: 'pg',
+    location: redactUrl(url),
+    health,
+    close: () => db.destroy(),
+  };
 }
 
 /** True when the error is a unique-constraint violation, on either dialect. */
@@ -112,4 +138,36 @@ export function isForeignKeyViolation(error: unknown): boolean {
 
 export async function ping(db: Kysely<Database>): Promise<void> {
   await sql`select 1`.execute(db);
+}
+
+/**
+ * Readiness: one committed write (this node's heartbeat row), not only `select 1`. A database that
+ * answers reads but cannot commit (a read-only standby after a failover, a full disk, a lock held
+ * elsewhere) is not ready. Rejects with `database-unreachable` when the write fails or takes
+ * longer than `deadlineMs`; the write itself is left to its own timeouts.
+ */
+export async function probeWrite(store: Store, nodeId: string, deadlineMs: number): Promise<void> {
+  const now = Date.now();
+  const write = store.db
+    .insertInto('node_heartbeats')
+    .values({ node_id: nodeId, checked_at: now })
+    .onConflict((oc) => oc.column('node_id').doUpdateSet({ checked_at: now }))
+    .execute();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no committed write within ${deadlineMs} ms`)), deadlineMs);
+  });
+  try {
+    await Promise.race([write, deadline]);
+    store.health.succeeded();
+  } catch (error) {
+    write.catch(() => {}); // a write that outlives the deadline fails on its own timeouts
+    store.health.failed('probe', error);
+    throw new DomainError(
+      'database-unreachable',
+      `database cannot commit a write: ${(error as Error).message || String(error)}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
 }

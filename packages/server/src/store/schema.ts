@@ -34,6 +34,12 @@ export interface ProductsTable {
   placed_on_market: string | null;
   support_ends: string;
   capabilities: string;
+  /** The product's maximum message size after CONNECT (migration 0012); null: the global limit. */
+  max_message_bytes: number | null;
+  /** Days telemetry and device events are kept (migration 0026); null: the server-wide setting. */
+  telemetry_retention_days: number | null;
+  /** Days finished command history is kept (migration 0026); null: kept. */
+  command_retention_days: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -82,6 +88,8 @@ export interface ApiTokensTable {
   expires_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** The person who made the token (0013); null for service tokens. */
+  person_id: string | null;
 }
 
 export interface AuditEntriesTable {
@@ -147,6 +155,19 @@ export interface TelemetryTable {
   text_value: string | null;
 }
 
+/** One per telemetry message stored with a key (migration 0009): a resend is stored once. */
+export interface TelemetryReceiptsTable {
+  device_id: string;
+  message_key: string;
+  received_at: number | string;
+}
+
+/** This node's last committed readiness write (migration 0009). */
+export interface NodeHeartbeatsTable {
+  node_id: string;
+  checked_at: number | string;
+}
+
 export interface DeviceTwinsTable {
   device_id: string;
   org_id: string;
@@ -180,6 +201,20 @@ export interface TufOnlineKeysTable {
   public_hex: string;
   private_sealed: string;
   created_at: string;
+}
+
+/** An organisation's evidence signing key (0019, evidence/org-key.ts). */
+export interface OrgSigningKeysTable {
+  id: string;
+  org_id: string;
+  /** Ed25519, base64url of the raw 32 bytes. */
+  public_key: string;
+  /** PKCS#8 PEM sealed under the master key (purpose `org-signing-key:<org>`). */
+  private_sealed: string;
+  created_at: string;
+  retired_at: string | null;
+  /** JSON KeyRotation from the previous key; null for the first. */
+  rotation: string | null;
 }
 
 export interface TufMetadataTable {
@@ -255,6 +290,8 @@ export interface RolloutsTable {
   created_at: string;
   updated_at: string;
   completed_at: string | null;
+  /** RFC 3339; the rollout completes then with whatever devices have not updated (0011). */
+  deadline_at: string | null;
 }
 
 export interface RolloutDevicesTable {
@@ -263,6 +300,8 @@ export interface RolloutDevicesTable {
   wave: number;
   state: string;
   reason: string | null;
+  /** The device's own words on why it failed (migration 0007). */
+  message: string | null;
   offers: number;
   offered_at: string | null;
   updated_at: string;
@@ -277,6 +316,8 @@ export interface UpdateReportsTable {
   release_id: string | null;
   step: string;
   reason: string | null;
+  /** The device's own words on why it failed (migration 0007). */
+  message: string | null;
   time: string;
 }
 
@@ -333,6 +374,12 @@ export interface VulnerabilitiesTable {
   severity_vector: string | null;
   reference_urls: string;
   imported_at: string;
+}
+
+/** Which vulnerability (canonical id, a CVE where there is one) each record belongs to. */
+export interface VulnerabilityGroupsTable {
+  vuln_id: string;
+  canonical_id: string;
 }
 
 export interface VulnerabilityIdsTable {
@@ -461,6 +508,16 @@ export interface DisclosuresTable {
   updated_at: string;
 }
 
+export interface DisclosureMessagesTable {
+  id: string;
+  org_id: string;
+  disclosure_id: string;
+  author: string;
+  actor: string;
+  body: string;
+  created_at: string;
+}
+
 export interface EndpointRecordsTable {
   org_id: string;
   version: number;
@@ -472,10 +529,311 @@ export interface EndpointRecordsTable {
   created_by: string;
 }
 
+export interface PeopleTable {
+  id: string;
+  email: string;
+  display_name: string;
+  platform_admin: number;
+  password_hash: string | null;
+  totp_sealed: string | null;
+  totp_confirmed_at: string | null;
+  totp_last_step: number | string | null;
+  failed_attempts: number;
+  throttled_until: string | null;
+  session_epoch: number;
+  created_at: string;
+  created_by: string;
+  last_sign_in_at: string | null;
+  disabled_at: string | null;
+}
+
+export interface MembershipsTable {
+  person_id: string;
+  org_id: string;
+  roles: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface InvitationsTable {
+  id: string;
+  token_hash: string;
+  org_id: string | null;
+  email: string | null;
+  roles: string;
+  platform_admin: number;
+  created_at: string;
+  created_by: string;
+  expires_at: string;
+  accepted_at: string | null;
+  accepted_by: string | null;
+  revoked_at: string | null;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  handle: string;
+  person_id: string;
+  csrf_token: string;
+  method: string;
+  epoch: number;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  user_agent: string | null;
+  ip: string | null;
+  revoked_at: string | null;
+}
+
+export interface RecoveryCodesTable {
+  person_id: string;
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+export interface PasskeysTable {
+  id: string;
+  credential_id: string;
+  person_id: string;
+  public_key: string;
+  counter: number | string;
+  transports: string | null;
+  rp_id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface SignInChallengesTable {
+  id: string;
+  purpose: string;
+  person_id: string | null;
+  data: string;
+  expires_at: string;
+}
+
+export interface OrgSignInTable {
+  org_id: string;
+  require: string;
+  oidc_issuer: string | null;
+  oidc_client_id: string | null;
+  oidc_client_secret_sealed: string | null;
+  oidc_groups_claim: string | null;
+  oidc_group_roles: string | null;
+  /** Space-separated scopes to request; null is `openid email profile` (0016). */
+  oidc_scopes: string | null;
+  updated_at: string;
+}
+
+/** Owners of devices (issue 18 §1; migration 0022). */
+export interface OwnersTable {
+  id: string;
+  email: string;
+  created_at: string;
+  last_sign_in_at: string | null;
+  /** `en` or `de`: the language of the owner's notices (migration 0025). */
+  language: Generated<string>;
+}
+
+/** One notice to one owner (issue 18 §3; migration 0025; owner-notices/). */
+export interface OwnerNoticesTable {
+  id: string;
+  owner_id: string;
+  org_id: string;
+  kind: string;
+  product_id: string;
+  device_id: string | null;
+  dedupe_key: string;
+  event_id: string;
+  language: string;
+  title: string;
+  body: string;
+  data: string;
+  created_at: string;
+  read_at: string | null;
+  email_status: string;
+  email_attempts: number;
+  email_next_at: string | null;
+  email_sent_at: string | null;
+  email_error: string | null;
+}
+
+export interface DeviceClaimCodesTable {
+  device_id: string;
+  org_id: string;
+  code_hash: string;
+  created_at: string;
+  created_by: string;
+  used_at: string | null;
+}
+
+export interface DeviceOwnersTable {
+  device_id: string;
+  owner_id: string;
+  role: string;
+  created_at: string;
+}
+
+export interface DeviceShareInvitationsTable {
+  token_hash: string;
+  device_id: string;
+  invited_by: string;
+  email: string;
+  role: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface OwnerLocalModeTable {
+  device_id: string;
+  org_id: string;
+  owner_id: string;
+  version: number;
+  document: string;
+  created_at: string;
+}
+
+export interface OwnerSessionsTable {
+  id_hash: string;
+  handle: string;
+  owner_id: string;
+  csrf_token: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface OwnerSignInLinksTable {
+  token_hash: string;
+  email: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface OwnerAttemptsTable {
+  kind: string;
+  subject: string;
+  at: string;
+}
+
+/** Owners' passkeys (issue 18 §1; migration 0027), apart from the staff `passkeys`. */
+export interface OwnerPasskeysTable {
+  id: string;
+  credential_id: string;
+  owner_id: string;
+  public_key: string;
+  counter: number | string;
+  transports: string | null;
+  rp_id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** What was deleted for an owner, without the data (migration 0026; docs/data-rights.md). */
+export interface DeletionLedgerTable {
+  id: string;
+  at: string;
+  reason: string;
+  table_name: string;
+  scope_column: string;
+  scope_value: string;
+  time_column: string | null;
+  time_from: string | null;
+  time_to: string | null;
+}
+
+/** OAuth clients of the app API (issue 18 §2; migration 0023). */
+export interface OAuthAppsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  client_type: string;
+  secret_hash: string | null;
+  redirect_uris: string;
+  scopes: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  secret_rotated_at: string | null;
+}
+
+export interface OAuthGrantsTable {
+  id: string;
+  app_id: string;
+  owner_id: string;
+  org_id: string;
+  scopes: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OAuthCodesTable {
+  code_hash: string;
+  grant_id: string;
+  family_id: string;
+  redirect_uri: string;
+  scopes: string;
+  code_challenge: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface OAuthTokensTable {
+  token_hash: string;
+  grant_id: string;
+  family_id: string;
+  kind: string;
+  scopes: string;
+  created_at: string;
+  expires_at: string;
+  rotated_at: string | null;
+  revoked_at: string | null;
+}
+
 export interface Database {
+  deletion_ledger: DeletionLedgerTable;
+  oauth_apps: OAuthAppsTable;
+  oauth_grants: OAuthGrantsTable;
+  oauth_codes: OAuthCodesTable;
+  oauth_tokens: OAuthTokensTable;
+  owners: OwnersTable;
+  owner_passkeys: OwnerPasskeysTable;
+  device_claim_codes: DeviceClaimCodesTable;
+  device_owners: DeviceOwnersTable;
+  owner_sessions: OwnerSessionsTable;
+  owner_sign_in_links: OwnerSignInLinksTable;
+  owner_attempts: OwnerAttemptsTable;
+  owner_notices: OwnerNoticesTable;
+  device_share_invitations: DeviceShareInvitationsTable;
+  owner_local_mode: OwnerLocalModeTable;
+  people: PeopleTable;
+  memberships: MembershipsTable;
+  invitations: InvitationsTable;
+  sessions: SessionsTable;
+  recovery_codes: RecoveryCodesTable;
+  passkeys: PasskeysTable;
+  sign_in_challenges: SignInChallengesTable;
+  org_sign_in: OrgSignInTable;
   organizations: OrganizationsTable;
   brands: BrandsTable;
   products: ProductsTable;
+  security_metric_snapshots: SecurityMetricSnapshotsTable;
+  outbound_events: OutboundEventsTable;
+  org_signing_keys: OrgSigningKeysTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_cursors: WebhookCursorsTable;
+  notifications: NotificationsTable;
+  notification_preferences: NotificationPreferencesTable;
+  notification_settings: NotificationSettingsTable;
+  notified_events: NotifiedEventsTable;
+  notification_dedupe: NotificationDedupeTable;
   product_brands: ProductBrandsTable;
   devices: DevicesTable;
   device_tags: DeviceTagsTable;
@@ -501,6 +859,7 @@ export interface Database {
   sbom_component_keys: SbomComponentKeysTable;
   vulnerabilities: VulnerabilitiesTable;
   vulnerability_ids: VulnerabilityIdsTable;
+  vulnerability_groups: VulnerabilityGroupsTable;
   vulnerability_affected: VulnerabilityAffectedTable;
   known_exploited: KnownExploitedTable;
   vulnerability_matches: VulnerabilityMatchesTable;
@@ -510,8 +869,130 @@ export interface Database {
   report_submissions: ReportSubmissionsTable;
   advisories: AdvisoriesTable;
   disclosures: DisclosuresTable;
+  disclosure_messages: DisclosureMessagesTable;
   endpoint_records: EndpointRecordsTable;
+  telemetry_receipts: TelemetryReceiptsTable;
+  node_heartbeats: NodeHeartbeatsTable;
 }
 
 // Generated is re-exported for tables that later gain serial columns.
 export type { Generated };
+
+/** One day's patch and support figures of a product or a brand (0017, metrics/snapshots.ts). */
+export interface SecurityMetricSnapshotsTable {
+  org_id: string;
+  scope: string;
+  scope_id: string;
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+  devices: number;
+  supported: number;
+  newest_security: number;
+  kev_exposed: number;
+  recorded_at: string;
+}
+
+/**
+ * What happened that someone outside must hear of (0018, notifications/outbox.ts): written in the
+ * transaction of the change itself (a transactional outbox), read by the e-mail notifier and the
+ * webhook dispatcher, each with its own cursor, so a restart or another node loses nothing.
+ */
+export interface WebhooksTable {
+  id: string;
+  org_id: string;
+  url: string;
+  /** JSON array of event types of notifications/catalogue.ts. */
+  event_types: string;
+  /** The `whsec_` secret, sealed with the master key (purpose `webhook-secret:ORG:ID`). */
+  secret_sealed: string;
+  /** 1 or 0. */
+  enabled: number;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  org_id: string;
+  webhook_id: string;
+  event_id: string;
+  /** pending (not tried yet), failed (tried, a retry is due at next_attempt_at), succeeded, dead (retries spent). */
+  status: string;
+  attempts: number;
+  /** When the next attempt is due (also a short lease while one is in flight); null once finished. */
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_response_status: number | null;
+  /** At most 500 characters. */
+  last_error: string | null;
+  /** The first 256 characters of the last response body, never more. */
+  last_response_excerpt: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookCursorsTable {
+  name: string;
+  event_id: string;
+  updated_at: string;
+}
+
+export interface OutboundEventsTable {
+  id: string;
+  org_id: string;
+  /** A type of notifications/catalogue.ts, e.g. `rollout.halted`. */
+  type: string;
+  /** The event's data (JSON text), as the catalogue's schema for the type describes it. */
+  data: string;
+  occurred_at: string;
+}
+
+/** One person's notice of one outbound event (0021, notifications/notifier.ts): inbox and e-mail state. */
+export interface NotificationsTable {
+  id: string;
+  person_id: string;
+  org_id: string;
+  event_id: string;
+  type: string;
+  title: string;
+  body: string;
+  link: string | null;
+  inbox: number;
+  created_at: string;
+  read_at: string | null;
+  email_status: string;
+  email_attempts: number;
+  email_next_at: string | null;
+  email_sent_at: string | null;
+  email_error: string | null;
+}
+
+/** A person's choice for one event type; without a row both channels are on (catalogue audience). */
+export interface NotificationPreferencesTable {
+  person_id: string;
+  type: string;
+  inbox: number;
+  email: number;
+  updated_at: string;
+}
+
+export interface NotificationSettingsTable {
+  person_id: string;
+  /** `en` or `de`: the language of the person's notices. */
+  language: string;
+  updated_at: string;
+}
+
+/** Outbound events the notifier has fanned out (it re-scans a recent window and skips these). */
+export interface NotifiedEventsTable {
+  event_id: string;
+  notified_at: string;
+}
+
+/** Keys of the time-based events already recorded (a report clock's stage, a role's expiry). */
+export interface NotificationDedupeTable {
+  key: string;
+  org_id: string;
+  created_at: string;
+}

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../errors.js';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Id, IsoDateTime, Nullable, problemResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 
@@ -19,12 +19,61 @@ export function parseDuration(text: string): number {
   return value;
 }
 
-interface Query {
+/** A telemetry series, raw or aggregated (also the app API's answer, apps/app-api.routes.ts). */
+export const SeriesSchema = Type.Object({
+  field: Type.String(),
+  bucketMs: Nullable(Type.Integer()),
+  points: Type.Array(
+    Type.Object({
+      time: IsoDateTime,
+      value: Type.Optional(Type.Union([Type.Number(), Type.Boolean(), Type.String()])),
+      min: Type.Optional(Nullable(Type.Number())),
+      max: Type.Optional(Nullable(Type.Number())),
+      avg: Type.Optional(Nullable(Type.Number())),
+      count: Type.Optional(Type.Integer()),
+    }),
+  ),
+});
+
+/** The query of a series (also the app API's). */
+export interface Query {
   field: string;
   from?: string;
   to?: string;
   bucket?: string;
   limit?: number;
+}
+
+export const SeriesQuery = Type.Object(
+  {
+    field: Type.String({ minLength: 1, maxLength: 64 }),
+    from: Type.Optional(IsoDateTime),
+    to: Type.Optional(IsoDateTime),
+    bucket: Type.Optional(
+      Type.String({ maxLength: 16, description: 'aggregate per bucket: 30s, 5m, 1h, 1d' }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+/** One series for the staff API and the app API alike. */
+export async function readSeries(
+  telemetry: Services['telemetry'],
+  orgId: string,
+  deviceId: string,
+  query: Query,
+) {
+  const { field, from, to, bucket, limit = 1000 } = query;
+  const bucketMs = bucket ? parseDuration(bucket) : undefined;
+  const points = await telemetry.series(orgId, deviceId, {
+    field,
+    limit,
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+    ...(bucketMs ? { bucketMs } : {}),
+  });
+  return { field, bucketMs: bucketMs ?? null, points };
 }
 
 export function telemetryRoutes(
@@ -35,52 +84,20 @@ export function telemetryRoutes(
     '/v1/orgs/:org/devices/:deviceId/telemetry',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags: ['telemetry'],
         summary: "A device's readings of one field over a time range, raw or aggregated per bucket",
         params: Type.Object({ org: Type.String({ maxLength: 100 }), deviceId: Id('dev') }),
-        querystring: Type.Object(
-          {
-            field: Type.String({ minLength: 1, maxLength: 64 }),
-            from: Type.Optional(IsoDateTime),
-            to: Type.Optional(IsoDateTime),
-            bucket: Type.Optional(
-              Type.String({ maxLength: 16, description: 'aggregate per bucket: 30s, 5m, 1h, 1d' }),
-            ),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: SeriesQuery,
         response: {
-          200: Type.Object({
-            field: Type.String(),
-            bucketMs: Nullable(Type.Integer()),
-            points: Type.Array(
-              Type.Object({
-                time: IsoDateTime,
-                value: Type.Optional(Type.Union([Type.Number(), Type.Boolean(), Type.String()])),
-                min: Type.Optional(Nullable(Type.Number())),
-                max: Type.Optional(Nullable(Type.Number())),
-                avg: Type.Optional(Nullable(Type.Number())),
-                count: Type.Optional(Type.Integer()),
-              }),
-            ),
-          }),
+          200: SeriesSchema,
           ...problemResponses,
         },
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
-      const { field, from, to, bucket, limit = 1000 } = request.query;
-      const bucketMs = bucket ? parseDuration(bucket) : undefined;
-      const points = await telemetry.series(orgId, request.params.deviceId, {
-        field,
-        limit,
-        ...(from ? { from } : {}),
-        ...(to ? { to } : {}),
-        ...(bucketMs ? { bucketMs } : {}),
-      });
-      return { field, bucketMs: bucketMs ?? null, points };
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
+      return readSeries(telemetry, orgId, request.params.deviceId, request.query);
     },
   );
 }

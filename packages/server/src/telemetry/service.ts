@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type CapabilityModel,
   MAX_READINGS_PER_BATCH,
@@ -54,6 +55,44 @@ export interface SeriesQuery {
 /** How far a device clock may run ahead before a reading is refused as from the future. */
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const INSERT_CHUNK = 500;
+/**
+ * How long a message's receipt is kept: a resend within this window is recognised and stored
+ * once; one later than this is stored again (docs/protocol.md, "Telemetry").
+ */
+export const DEDUP_WINDOW_MS = 7 * 86_400_000;
+
+/** A value waiting in the batch writer, with the message it came in. */
+interface PendingValue {
+  row: TelemetryTable;
+  /** The message's deduplication key, or null when it has none (stored as often as it comes). */
+  key: string | null;
+  /** Which ingest call the value belongs to: two copies of one message in one batch differ here. */
+  message: number;
+  receivedAt: number;
+}
+
+/** What the telemetry path reports beside storing: counters and database health. */
+export interface TelemetryObservers {
+  /** A batch failed to commit (nothing in it was acknowledged). */
+  commitFailed?: (error: unknown) => void;
+  /** A batch committed. */
+  committed?: () => void;
+  /** Messages recognised as already stored (a resend after a lost acknowledgement). */
+  duplicates?: (messages: number) => void;
+}
+
+/**
+ * The deduplication key of a message: the device's own message `id` when it sent one; otherwise,
+ * when every reading carries its time, a digest of the message (the same readings at the same
+ * times are the same data, so a byte-identical resend is a duplicate by definition); otherwise
+ * none, since a reading without a time takes the time it arrives and a resend is a new reading.
+ */
+export function messageKey(batch: TelemetryBatch): string | null {
+  if (typeof batch.id === 'string' && batch.id.length > 0) return `m:${batch.id}`;
+  if (batch.readings.every((r) => r.time !== undefined))
+    return `h:${createHash('sha256').update(JSON.stringify(batch)).digest('hex')}`;
+  return null;
+}
 
 /**
  * Telemetry: validates batches against the protocol and the product's capability model, writes
@@ -62,17 +101,23 @@ const INSERT_CHUNK = 500;
 export class TelemetryService {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
-  readonly #writer: BatchWriter<TelemetryTable>;
+  readonly #writer: BatchWriter<PendingValue>;
+  readonly #observers: TelemetryObservers;
+  #messages = 0;
   readonly #ajv: Ajv2020;
-  readonly #validateBatch: ValidateFunction;
+  /** Compiled on the first batch, not at construction (every start builds the services). */
+  #batchValidator: ValidateFunction | undefined;
   /** Per product: its telemetry validators. */
   readonly #models: ProductModelCache<Map<string, ValidateFunction>>;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock }, options: { maxRows?: number } = {}) {
+  constructor(
+    deps: { db: Kysely<Database>; clock: Clock; observers?: TelemetryObservers },
+    options: { maxRows?: number; retryMs?: number; maxRetryMs?: number } = {},
+  ) {
     this.#db = deps.db;
     this.#clock = deps.clock;
+    this.#observers = deps.observers ?? {};
     this.#ajv = addFormats(new Ajv2020({ strict: false, allErrors: false }));
-    this.#validateBatch = this.#ajv.compile(telemetryBatchSchema);
     this.#models = new ProductModelCache(
       deps.db,
       (model) =>
@@ -83,15 +128,63 @@ export class TelemetryService {
     this.#writer = new BatchWriter((rows) => this.#commit(rows), options);
   }
 
-  async #commit(rows: TelemetryTable[]): Promise<void> {
-    await inTransaction(this.#db, async (trx) => {
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await trx
-          .insertInto('telemetry')
-          .values(rows.slice(i, i + INSERT_CHUNK))
-          .execute();
-      }
-    });
+  /**
+   * One transaction per batch: the receipts of its keyed messages first (a receipt that already
+   * exists is skipped by the unique key, on every node), then the values of the messages whose
+   * receipt this transaction wrote, and of those without a key. A message and its receipt commit
+   * together or not at all, so a resend after a lost PUBACK, or after a commit whose answer was
+   * lost with its connection, finds the receipt and is acknowledged without a second copy.
+   */
+  async #commit(values: PendingValue[]): Promise<void> {
+    let duplicates = 0;
+    try {
+      await inTransaction(this.#db, async (trx) => {
+        // The first message per (device, key) in this batch; later copies in the batch are duplicates.
+        const first = new Map<string, number>();
+        const receipts: { device_id: string; message_key: string; received_at: number }[] = [];
+        for (const v of values) {
+          if (v.key === null) continue;
+          const id = `${v.row.device_id}\u0000${v.key}`;
+          if (first.has(id)) continue;
+          first.set(id, v.message);
+          receipts.push({ device_id: v.row.device_id, message_key: v.key, received_at: v.receivedAt });
+        }
+        const fresh = new Set<string>();
+        for (let i = 0; i < receipts.length; i += INSERT_CHUNK) {
+          const inserted = await trx
+            .insertInto('telemetry_receipts')
+            .values(receipts.slice(i, i + INSERT_CHUNK))
+            .onConflict((oc) => oc.columns(['device_id', 'message_key']).doNothing())
+            .returning(['device_id', 'message_key'])
+            .execute();
+          for (const r of inserted) fresh.add(`${r.device_id}\u0000${r.message_key}`);
+        }
+        const rows: TelemetryTable[] = [];
+        const skipped = new Set<number>();
+        for (const v of values) {
+          if (v.key !== null) {
+            const id = `${v.row.device_id}\u0000${v.key}`;
+            if (!fresh.has(id) || first.get(id) !== v.message) {
+              skipped.add(v.message);
+              continue;
+            }
+          }
+          rows.push(v.row);
+        }
+        duplicates = skipped.size;
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+          await trx
+            .insertInto('telemetry')
+            .values(rows.slice(i, i + INSERT_CHUNK))
+            .execute();
+        }
+      });
+    } catch (error) {
+      this.#observers.commitFailed?.(error);
+      throw error;
+    }
+    this.#observers.committed?.();
+    if (duplicates > 0) this.#observers.duplicates?.(duplicates);
   }
 
   async #fieldValidators(productId: string): Promise<Map<string, ValidateFunction>> {
@@ -113,8 +206,9 @@ export class TelemetryService {
         throw new TelemetryRejected('malformed-payload', 'payload is not JSON');
       }
     } else batch = payload as TelemetryBatch; // already parsed (device HTTP API)
-    if (!this.#validateBatch(batch)) {
-      const e = this.#validateBatch.errors?.[0];
+    this.#batchValidator ??= this.#ajv.compile(telemetryBatchSchema);
+    if (!this.#batchValidator(batch)) {
+      const e = this.#batchValidator.errors?.[0];
       throw new TelemetryRejected(
         'invalid-payload',
         `${e?.instancePath || '/'} ${e?.message ?? 'is not valid'} (max ${MAX_READINGS_PER_BATCH} readings)`,
@@ -123,6 +217,7 @@ export class TelemetryService {
     const validators = await this.#fieldValidators(source.productId);
     const now = this.#clock.now().getTime();
     const rows: TelemetryTable[] = [];
+    const key = messageKey(batch);
     batch.readings.forEach((reading, index) => {
       const ts =
         reading.time === undefined
@@ -156,7 +251,8 @@ export class TelemetryService {
         });
       }
     });
-    await this.#writer.write(rows);
+    const message = ++this.#messages;
+    await this.#writer.write(rows.map((row) => ({ row, key, message, receivedAt: now })));
     return rows.length;
   }
 
@@ -242,6 +338,15 @@ export class TelemetryService {
     }));
   }
 
+  /** Forgets receipts older than the deduplication window; returns how many. */
+  async pruneReceipts(): Promise<number> {
+    const result = await this.#db
+      .deleteFrom('telemetry_receipts')
+      .where('received_at', '<', this.#clock.now().getTime() - DEDUP_WINDOW_MS)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** Deletes readings older than the cut-off (retention); returns how many. */
   async prune(olderThan: Date): Promise<number> {
     const result = await this.#db
@@ -252,12 +357,14 @@ export class TelemetryService {
   }
 
   /**
-   * Runs retention every `everyMs`: readings older than `days` days (by the injected clock) go.
-   * Returns a function that stops it.
+   * Runs retention every `everyMs`: readings older than `days` days (by the injected clock) go
+   * (none when `days` is 0), and receipts older than the deduplication window. Returns a function
+   * that stops it.
    */
   startRetention(days: number, everyMs: number, onError: (error: unknown) => void): () => void {
-    if (days <= 0) return () => {};
     const run = () => {
+      this.pruneReceipts().catch(onError);
+      if (days <= 0) return;
       const cutoff = new Date(this.#clock.now().getTime() - days * 86_400_000);
       this.prune(cutoff).catch(onError);
     };

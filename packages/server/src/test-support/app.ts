@@ -1,7 +1,9 @@
 import { join } from 'node:path';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyBaseLogger, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type App, createApp } from '../app.js';
 import { ManualClock } from '../clock.js';
+import type { GatewayLimits } from '../gateway/mqtt.js';
+import type { MailSettings } from '../mail/mailer.js';
 import { loadMasterKey, SecretBox } from '../secrets/master-key.js';
 import type { Dialect } from '../store/db.js';
 import { freshDatabase, type TestDatabase } from '../store/test-helper.js';
@@ -16,7 +18,7 @@ export interface TestApp {
   call(
     method: InjectOptions['method'],
     url: string,
-    options?: { token?: string | null; body?: unknown },
+    options?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
   ): Promise<Response>;
   /** Creates an organisation and a token of the role in it. */
   org(slug: string, role?: string): Promise<{ id: string; slug: string; token: string }>;
@@ -40,6 +42,17 @@ export async function testApp(
     maxArtifactBytes?: number;
     /** A master key file (created when missing) instead of a random in-memory key. */
     masterKeyFile?: string;
+    gatewayLimits?: Partial<GatewayLimits>;
+    /** `http.publicUrl`: the address documents and public pages name. */
+    publicUrl?: string;
+    /** The server's logger (none by default). */
+    logger?: FastifyBaseLogger;
+    /** Compile route schemas on first use, as `serve` does (eager by default). */
+    lazySchemas?: boolean;
+    /** Config `webhooks.allowPrivateTargets`: webhooks may reach 127.0.0.1 over http (receivers in tests). */
+    webhooksAllowPrivateTargets?: boolean;
+    /** E-mail over SMTP (config `mail`), e.g. to a server from test-support/smtp.ts. */
+    mail?: MailSettings;
   } = {},
 ): Promise<TestApp> {
   const database = await freshDatabase(dialect);
@@ -49,10 +62,17 @@ export async function testApp(
     database: database.url,
     secrets: options.masterKeyFile ? loadMasterKey(options.masterKeyFile) : SecretBox.random(),
     artifacts: join(database.dataDir, 'artifacts'),
+    dataDir: database.dataDir,
     ...(options.maxArtifactBytes ? { maxArtifactBytes: options.maxArtifactBytes } : {}),
     clock,
     ...(tls ? { https: { key: tls.key, cert: tls.cert } } : {}),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    ...(options.gatewayLimits ? { gatewayLimits: options.gatewayLimits } : {}),
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.lazySchemas ? { lazySchemas: true } : {}),
+    ...(options.webhooksAllowPrivateTargets ? { webhooksAllowPrivateTargets: true } : {}),
+    ...(options.mail ? { mail: options.mail } : {}),
   });
   const { token: rootToken } = await app.services.tokens.create('test', {
     orgId: null,
@@ -68,6 +88,7 @@ export async function testApp(
       headers: {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
       },
       ...(opts.body !== undefined
         ? { payload: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) }

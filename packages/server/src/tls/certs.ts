@@ -1,8 +1,8 @@
-import { webcrypto } from 'node:crypto';
+import { X509Certificate as NodeX509, webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { derOf, EC_P256, pem, serialNumber as serial, x509 } from '../pki/x509.js';
+import { derOf, EC_P256, loadX509, pem, serialNumber as serial, type X509 } from '../pki/x509.js';
 
 const ALGORITHM = EC_P256;
 const DAY = 24 * 60 * 60 * 1000;
@@ -48,14 +48,16 @@ export async function ensureTls(options: {
   };
   if (existsSync(files.cert) && existsSync(files.key) && existsSync(files.caCert)) {
     const cert = readFileSync(files.cert, 'utf8');
-    const parsed = new x509.X509Certificate(cert);
-    if (parsed.notAfter.getTime() - Date.now() > 30 * DAY) {
+    // Node's own parser: the usual start (material in place) needs no certificate library.
+    const parsed = new NodeX509(cert);
+    if (new Date(parsed.validTo).getTime() - Date.now() > 30 * DAY) {
       return { cert, key: readFileSync(files.key, 'utf8'), caFile: files.caCert };
     }
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const x509 = await loadX509();
   const now = Date.now();
-  let caCert: x509.X509Certificate;
+  let caCert: X509.X509Certificate;
   let caKey: CryptoKey;
   if (existsSync(files.caCert) && existsSync(files.caKey)) {
     caCert = new x509.X509Certificate(readFileSync(files.caCert, 'utf8'));

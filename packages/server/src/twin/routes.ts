@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Id, IsoDateTime, Nullable, problemResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import type { StateDocument } from './service.js';
 
 const Doc = Type.Record(Type.String(), Type.Unknown());
-const TwinSchema = Type.Object({
+export const TwinSchema = Type.Object({
   deviceId: Type.String(),
   desired: Doc,
   desiredVersion: Type.Integer(),
@@ -23,6 +23,7 @@ export function twinRoutes(app: FastifyInstance, { orgs, twins }: Pick<Services,
     '/v1/orgs/:org/devices/:deviceId/state',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: "The device's desired and reported state, their versions, and the delta still to apply",
         params: Params,
@@ -30,7 +31,7 @@ export function twinRoutes(app: FastifyInstance, { orgs, twins }: Pick<Services,
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return twins.get(orgId, request.params.deviceId);
     },
   );
@@ -39,6 +40,7 @@ export function twinRoutes(app: FastifyInstance, { orgs, twins }: Pick<Services,
     '/v1/orgs/:org/devices/:deviceId/state',
     {
       schema: {
+        'x-brickless-permission': 'fleet:write',
         tags,
         summary:
           'Change desired state (null removes a key); 409 when version is not the current desiredVersion',
@@ -54,7 +56,7 @@ export function twinRoutes(app: FastifyInstance, { orgs, twins }: Pick<Services,
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return twins.setDesired(
         principal.actor,
         orgId,

@@ -85,7 +85,8 @@ export class TwinService extends EventEmitter<{ desired: [deviceId: string] }> {
   #check(model: CapabilityModel['state'], patch: StateDocument, writableOnly: boolean): ErrorField[] {
     const problems: ErrorField[] = [];
     for (const [key, value] of Object.entries(patch)) {
-      const prop = model[key];
+      // Keys come from the device or the user: `toString` is a name, not Object.prototype's method.
+      const prop = Object.hasOwn(model, key) ? model[key] : undefined;
       if (!prop) problems.push({ field: `/state/${key}`, message: 'not a state property of this product' });
       else if (writableOnly && !prop.writable)
         problems.push({ field: `/state/${key}`, message: 'read-only: only the device reports it' });

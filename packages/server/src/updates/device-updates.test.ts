@@ -247,6 +247,13 @@ for (const dialect of testDialects) {
         const rows = await t.call('GET', `/v1/orgs/acme/rollouts/${rollout.body.id}/devices`);
         return rows.body.items[0]?.state === 'rolled-back';
       });
+      // Why it failed, in the device's words, is kept in the rollout and in the device's history.
+      const rows = await t.call('GET', `/v1/orgs/acme/rollouts/${rollout.body.id}/devices`);
+      assert.equal(rows.body.items[0].message, final.message);
+      assert.match(rows.body.items[0].message, /health check of 2\.1\.0 failed; back on 1\.0\.0/);
+      const history = await t.call('GET', `/v1/orgs/acme/devices/${credential.deviceId}/updates`);
+      assert.equal(history.body.items[0].step, 'rolled-back');
+      assert.equal(history.body.items[0].message, final.message);
       const server = await t.call('GET', `/v1/orgs/acme/devices/${credential.deviceId}`);
       assert.equal(server.body.firmwareVersion, '1.0.0');
     });

@@ -31,6 +31,28 @@ export interface RootPlan {
 
 export type Json = Record<string, unknown>;
 
+/**
+ * The longest lifetime a maker may give root or targets metadata, in days (ten years). TUF leaves
+ * it to the repository (TUF 4.3 "expires"); a device offline for longer still walks the root
+ * chain (TUF 5.3.10 checks only the newest root's expiry), so nothing needs longer.
+ */
+export const MAX_EXPIRES_DAYS = 3650;
+
+/**
+ * Checks an `--expires-days` (or `expiresInDays`) value: a whole number of days from 1 to
+ * MAX_EXPIRES_DAYS. Text such as "30" is accepted as the CLI passes it; "30.5", "1e3", "0",
+ * "-1", "" and "forever" are not.
+ */
+export function expiresDays(value: unknown, name = '--expires-days'): number {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > MAX_EXPIRES_DAYS)
+    throw invalid(
+      name,
+      `must be a whole number of days from 1 to ${MAX_EXPIRES_DAYS}, not ${JSON.stringify(value)}`,
+    );
+  return Number(text);
+}
+
 /** TUF expiry strings carry whole seconds: `2027-01-01T00:00:00Z` (TUF 4.3, "expires"). */
 export function tufTime(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError, notFound } from '../errors.js';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Id, IsoDateTime, Nullable, PageOf, PageQuery, problemResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { ArtifactTooLarge } from './artifact-store.js';
@@ -47,6 +47,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/artifacts',
     {
       schema: {
+        'x-brickless-permission': 'releases:write',
         tags,
         summary:
           'Upload a firmware image or SBOM (Content-Type: application/octet-stream); content-addressed by SHA-256',
@@ -65,7 +66,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const body = request.body as Readable | undefined;
       if (!body || typeof (body as Readable).pipe !== 'function')
         throw new DomainError('unsupported-media-type', 'send the artifact as application/octet-stream');
@@ -104,6 +105,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/artifacts/:sha256',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Download an artifact (Range and If-None-Match supported)',
         params: Type.Object({ org: Type.String({ maxLength: 100 }), sha256: Sha256 }),
@@ -111,7 +113,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const row = await store.db
         .selectFrom('artifacts')
         .select('length')
@@ -132,6 +134,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/releases',
     {
       schema: {
+        'x-brickless-permission': 'releases:write',
         tags,
         summary:
           'Create a release from an uploaded artifact; it is offered once the targets keys have signed it',
@@ -156,7 +159,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return reply.status(201).send(await releases.create(principal.actor, orgId, request.body));
     },
   );
@@ -168,6 +171,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/releases',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Releases, newest first',
         params: OrgParams,
@@ -179,7 +183,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const { limit = 50, cursor, productId, kind } = request.query;
       return releases.list(
         orgId,
@@ -193,6 +197,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/releases/:releaseId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'A release',
         params: Type.Object({ org: Type.String({ maxLength: 100 }), releaseId: Id('rel') }),
@@ -200,7 +205,7 @@ export function releaseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return releases.get(orgId, request.params.releaseId);
     },
   );

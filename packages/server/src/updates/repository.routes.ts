@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { notFound } from '../errors.js';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Nullable, problemResponses } from '../http/schemas.js';
 import type { Services } from '../services.js';
+import { MAX_EXPIRES_DAYS } from './metadata.js';
 
 const OrgParams = Type.Object({ org: Type.String({ maxLength: 100 }) });
 const Json = Type.Object({}, { additionalProperties: true });
@@ -34,6 +35,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
     '/v1/orgs/:org/updates',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'The update repository: root, targets, snapshot and timestamp versions, the draft, warnings',
         params: OrgParams,
@@ -75,7 +77,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return updateRepository.status(orgId);
     },
   );
@@ -84,6 +86,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
     '/v1/orgs/:org/updates/online-keys',
     {
       schema: {
+        'x-brickless-permission': 'updates:read',
         tags,
         summary: "The server's online snapshot and timestamp public keys (made at the first request)",
         params: OrgParams,
@@ -91,8 +94,26 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'updates:manage');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return updateRepository.onlineKeys(principal.actor, orgId);
+    },
+  );
+
+  app.post<{ Params: { org: string } }>(
+    '/v1/orgs/:org/updates/online-keys/rotate',
+    {
+      schema: {
+        'x-brickless-permission': 'updates:manage',
+        tags,
+        summary:
+          'Begin rotating the online keys: new snapshot and timestamp keys, in use once a root signed offline names them (TUF 5.3.11)',
+        params: OrgParams,
+        response: { 200: Type.Object({ snapshot: PublicKey, timestamp: PublicKey }), ...problemResponses },
+      },
+    },
+    async (request) => {
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
+      return updateRepository.beginOnlineKeyRotation(principal.actor, orgId);
     },
   );
 
@@ -100,6 +121,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
     '/v1/orgs/:org/updates/root',
     {
       schema: {
+        'x-brickless-permission': 'updates:manage',
         tags,
         summary: 'Publish the first root or root version N+1, signed offline (TUF 5.3.4 checks)',
         params: OrgParams,
@@ -108,7 +130,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'updates:manage');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return updateRepository.publishRoot(principal.actor, orgId, request.body);
     },
   );
@@ -117,11 +139,16 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
     '/v1/orgs/:org/updates/targets/draft',
     {
       schema: {
+        'x-brickless-permission': 'updates:manage',
         tags,
         summary: 'Build the next targets metadata from the releases, for the targets keys to sign',
         params: OrgParams,
         body: Type.Object(
-          { expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, default: 365 })) },
+          {
+            expiresInDays: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: MAX_EXPIRES_DAYS, default: 365 }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Draft, ...problemResponses },
@@ -131,7 +158,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'updates:manage');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return updateRepository.prepareTargets(principal.actor, orgId, request.body.expiresInDays ?? 365);
     },
   );
@@ -140,6 +167,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
     '/v1/orgs/:org/updates/targets/draft',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'The targets draft waiting for signatures',
         params: OrgParams,
@@ -147,7 +175,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const draft = await updateRepository.draft(orgId);
       if (!draft) throw notFound('targets draft', request.params.org);
       return draft;
@@ -161,6 +189,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
     '/v1/orgs/:org/updates/targets/signatures',
     {
       schema: {
+        'x-brickless-permission': 'updates:manage',
         tags,
         summary: "Add targets keys' signatures to the draft; published once their threshold is met",
         params: OrgParams,
@@ -193,7 +222,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'updates:manage');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return updateRepository.signTargets(
         principal.actor,
         orgId,
@@ -207,6 +236,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
     '/v1/orgs/:org/updates/metadata/:file',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary:
           'TUF metadata as devices get it: N.root.json, root.json, timestamp.json, N.snapshot.json, N.targets.json',
@@ -215,7 +245,7 @@ export function repositoryRoutes(app: FastifyInstance, { orgs, updateRepository 
       },
     },
     async (request, reply) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const document = await updateRepository.document(orgId, request.params.file);
       if (!document) throw notFound('metadata', request.params.file);
       return reply.type('application/json').send(document);

@@ -14,6 +14,7 @@ import {
   buildTimestamp,
   checkRootTransition,
   ESCROW_FIELD,
+  expiresDays,
   parseMetadata,
   roleKeyIds,
   serialize,
@@ -21,6 +22,12 @@ import {
 } from './metadata.js';
 
 const DAY = 86_400_000;
+/** `updates status` warns this many days before root expires (a key ceremony takes time). */
+export const ROOT_WARNING_DAYS = 90;
+/** … and this many before targets expire. */
+export const TARGETS_WARNING_DAYS = 30;
+/** Row roles of online keys made by a rotation that no published root names yet. */
+const PENDING = { snapshot: 'snapshot.next', timestamp: 'timestamp.next' } as const;
 
 export interface RepositoryOptions {
   /** Lifetime of timestamp metadata; re-signed when less than half is left (TUF 4.6). */
@@ -122,10 +129,89 @@ export class UpdateRepository {
     return (await this.#onlinePublic(orgId)) as OnlineKeys;
   }
 
-  async #onlinePublic(orgId: string, db: Executor = this.#db): Promise<OnlineKeys | null> {
+  /**
+   * Starts a rotation of the online keys (TUF 5.3.11): makes new snapshot and timestamp keys,
+   * kept beside the current ones (row role `snapshot.next`, `timestamp.next`) until a root that
+   * names them is published; an earlier unfinished rotation is replaced. Returns their public
+   * halves for the maker to put into root version N+1.
+   */
+  async beginOnlineKeyRotation(actor: string, orgId: string): Promise<OnlineKeys> {
+    if (!(await this.trustedRoot(orgId)))
+      throw conflict('the update repository has no root yet: there are no online keys in use to rotate');
+    const now = this.#clock.now().toISOString();
+    await inTransaction(this.#db, async (trx) => {
+      await trx
+        .deleteFrom('tuf_online_keys')
+        .where('org_id', '=', orgId)
+        .where('role', 'in', [PENDING.snapshot, PENDING.timestamp])
+        .execute();
+      for (const role of ['snapshot', 'timestamp'] as const) {
+        const key = generateSigningKey(`${role} (online)`);
+        await trx
+          .insertInto('tuf_online_keys')
+          .values({
+            org_id: orgId,
+            role: PENDING[role],
+            keyid: key.keyid,
+            public_hex: key.keyval.public,
+            private_sealed: this.#secrets.seal(key.private, `tuf-online:${orgId}:${PENDING[role]}`),
+            created_at: now,
+          })
+          .execute();
+      }
+      await this.#audit.append(trx, orgId, {
+        actor,
+        action: 'updates.online-keys.rotate-begin',
+        targetType: 'update-repository',
+        targetId: orgId,
+        details: {},
+      });
+    });
+    return (await this.#onlinePublic(orgId, this.#db, 'pending')) as OnlineKeys;
+  }
+
+  /**
+   * The second half of a rotation, inside the transaction that publishes a root naming the new
+   * keys: they replace the old ones (re-sealed under their final role), and snapshot and
+   * timestamp are signed again with them at once, so devices that trust the new root find
+   * metadata they can verify (TUF 5.3.11: a client deletes its old timestamp and snapshot when
+   * their keys rotate, which is also how it recovers from a fast-forward attack).
+   */
+  async #completeRotation(trx: Executor, orgId: string, roles: ('snapshot' | 'timestamp')[], actor: string) {
+    for (const role of roles) {
+      const pending = await trx
+        .selectFrom('tuf_online_keys')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('role', '=', PENDING[role])
+        .executeTakeFirstOrThrow();
+      const secret = this.#secrets.open(pending.private_sealed, `tuf-online:${orgId}:${PENDING[role]}`);
+      await trx
+        .deleteFrom('tuf_online_keys')
+        .where('org_id', '=', orgId)
+        .where('role', 'in', [role, PENDING[role]])
+        .execute();
+      await trx
+        .insertInto('tuf_online_keys')
+        .values({
+          ...pending,
+          role,
+          private_sealed: this.#secrets.seal(secret, `tuf-online:${orgId}:${role}`),
+        })
+        .execute();
+    }
+    const targets = await this.#latest(trx, orgId, 'targets');
+    if (targets) await this.#publishSnapshot(trx, orgId, targets.version, actor);
+  }
+
+  async #onlinePublic(
+    orgId: string,
+    db: Executor = this.#db,
+    which: 'current' | 'pending' = 'current',
+  ): Promise<OnlineKeys | null> {
     const rows = await db.selectFrom('tuf_online_keys').selectAll().where('org_id', '=', orgId).execute();
-    const of = (role: string): PublicKeyFile | null => {
-      const row = rows.find((r) => r.role === role);
+    const of = (role: 'snapshot' | 'timestamp'): PublicKeyFile | null => {
+      const row = rows.find((r) => r.role === (which === 'current' ? role : PENDING[role]));
       return row
         ? {
             keytype: 'ed25519',
@@ -139,6 +225,28 @@ export class UpdateRepository {
     const snapshot = of('snapshot');
     const timestamp = of('timestamp');
     return snapshot && timestamp ? { snapshot, timestamp } : null;
+  }
+
+  /**
+   * The online timestamp key in use, with its private half: it also signs an owner's local-mode
+   * record for one device (owners/local-mode.ts, issue 18 §7), which devices accept from the
+   * timestamp role for that device alone. Null before the root names the online keys.
+   */
+  async onlineTimestampKey(orgId: string): Promise<PrivateKeyFile | null> {
+    const row = await this.#db
+      .selectFrom('tuf_online_keys')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('role', '=', 'timestamp')
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      keytype: 'ed25519',
+      scheme: 'ed25519',
+      keyid: row.keyid,
+      keyval: { public: row.public_hex },
+      private: this.#secrets.open(row.private_sealed, `tuf-online:${orgId}:timestamp`),
+    };
   }
 
   async #onlineSigner(db: Executor, orgId: string, role: 'snapshot' | 'timestamp') {
@@ -188,12 +296,17 @@ export class UpdateRepository {
     const online = await this.#onlinePublic(orgId);
     if (!online)
       throw conflict('fetch the online keys first (GET …/updates/online-keys) and put them into root');
+    const pending = await this.#onlinePublic(orgId, this.#db, 'pending');
+    // Each online role names the key in use, or the new one of a rotation under way.
+    const rotated: ('snapshot' | 'timestamp')[] = [];
     for (const role of ['snapshot', 'timestamp'] as const) {
       const ids = roleKeyIds(next, role);
-      if (ids.length !== 1 || ids[0] !== online[role].keyid)
+      const id = ids.length === 1 ? ids[0] : undefined;
+      if (pending && id === pending[role].keyid) rotated.push(role);
+      else if (id !== online[role].keyid)
         throw invalid(
           `roles.${role}`,
-          `must be exactly the server's online ${role} key ${online[role].keyid}`,
+          `must be exactly the server's online ${role} key ${online[role].keyid}${pending ? ` (or the new ${pending[role].keyid} of the rotation under way)` : ''}`,
         );
     }
     for (const [keyid, key] of Object.entries(next.signed.keys)) {
@@ -231,6 +344,20 @@ export class UpdateRepository {
           escrowKeyIds: Array.isArray(escrow) ? escrow : [],
         },
       });
+      if (rotated.length) {
+        await this.#completeRotation(trx, orgId, rotated, actor);
+        await this.#audit.append(trx, orgId, {
+          actor,
+          action: 'updates.online-keys.rotate',
+          targetType: 'update-repository',
+          targetId: orgId,
+          details: {
+            rootVersion: next.signed.version,
+            roles: rotated,
+            keyIds: rotated.map((role) => roleKeyIds(next, role)[0]),
+          },
+        });
+      }
       return { version: next.signed.version };
     });
   }
@@ -319,13 +446,18 @@ export class UpdateRepository {
                   kind: r.kind,
                   securityVersion: r.security_version,
                   hardware: JSON.parse(r.hardware) as string[],
+                  // Signed with the image, so the SBOM a maker shows an authority is provably
+                  // the one that was released (and `release sign` can show its hash).
+                  ...(r.sbom_sha256 ? { sbomSha256: r.sbom_sha256 } : {}),
                 },
               },
             },
           }),
       );
       const version = (latest?.version ?? 0) + 1;
-      const expires = new Date(this.#clock.now().getTime() + expiresInDays * DAY);
+      const expires = new Date(
+        this.#clock.now().getTime() + expiresDays(expiresInDays, 'expiresInDays') * DAY,
+      );
       const metadata = buildTargets(version, expires, targets);
       const now = this.#clock.now().toISOString();
       const releaseIds = releases.map((r) => r.id);
@@ -563,12 +695,36 @@ export class UpdateRepository {
           "targets are not signed by the current root's targets keys: devices refuse them; sign again (brickless release sign)",
         );
     }
+    // Warned well ahead: the offline roles need people and keys in one place (ROOT_WARNING_DAYS,
+    // TARGETS_WARNING_DAYS); the online ones are re-signed by the server at half-life, so one
+    // that expired means `serve` (its refresh job) is not running.
     const soon = (what: string, expires: string | undefined, days: number, fix: string) => {
-      if (expires && Date.parse(expires) - now < days * DAY)
-        warnings.push(`${what} expires ${expires}: ${fix}`);
+      if (!expires) return;
+      const left = Date.parse(expires) - now;
+      if (left <= 0) warnings.push(`${what} EXPIRED ${expires}: devices refuse to update until you ${fix}`);
+      else if (left < days * DAY)
+        warnings.push(`${what} expires ${expires} (in ${Math.ceil(left / DAY)} days): ${fix} before then`);
     };
-    soon('root', root?.signed.expires, 60, 'publish a new root version before then (brickless updates root)');
-    soon('targets', targets?.expires, 30, 'sign the targets again before then (brickless release sign)');
+    soon(
+      'root',
+      root?.signed.expires,
+      ROOT_WARNING_DAYS,
+      'publish a new root version (brickless updates root)',
+    );
+    soon(
+      'targets',
+      targets?.expires,
+      TARGETS_WARNING_DAYS,
+      'sign the targets again (brickless release sign)',
+    );
+    for (const [what, row] of [
+      ['snapshot', snapshot],
+      ['timestamp', timestamp],
+    ] as const)
+      if (row && Date.parse(row.expires) <= now)
+        warnings.push(
+          `${what} EXPIRED ${row.expires}: the server re-signs it every ten minutes while \`brickless serve\` runs; is it running?`,
+        );
     if (root && !targets)
       warnings.push(
         'no signed targets yet: devices cannot update until the targets keys sign (brickless release sign)',

@@ -5,17 +5,17 @@ import { type Kysely, sql } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { newId } from '../ids.js';
+import type { Outbox } from '../notifications/outbox.js';
+import type { OwnerEventData } from '../owner-notices/catalogue.js';
 import type { Database, ReleasesTable, RolloutsTable } from '../store/schema.js';
 import { type Executor, inTransaction } from '../store/transaction.js';
-import type { RolloutSelector } from './rollouts.js';
+import { HTTP_REACHABLE_MS, leaveOutPending, type RolloutSelector, recordHalt } from './rollouts.js';
 import { isOpen, parseWindow } from './window.js';
 
 /** Offers per rollout and tick when no pace is set, so one tick stays short. */
 const OFFERS_PER_TICK = 1000;
 /** An offer the device has not answered is sent again after this long, if it is connected. */
 const REOFFER_AFTER_MS = 5 * 60_000;
-/** A device seen over HTTP this recently counts as reachable (it polls for offers). */
-const HTTP_REACHABLE_MS = 5 * 60_000;
 const FINAL = ['succeeded', 'failed', 'rolled-back', 'cancelled'];
 const ACTIVE_ROLLOUT = ['running', 'paused', 'halted'];
 
@@ -32,6 +32,8 @@ function waveAt(waves: number[], position: number): number {
 export interface RolloutEvents {
   offer: [deviceId: string, offer: UpdateOffer];
   changed: [rolloutId: string, status: string];
+  /** A device reported a step of a rollout (the live progress stream listens). */
+  reported: [rolloutId: string, deviceId: string];
 }
 
 /**
@@ -43,12 +45,14 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
+  readonly #outbox: Outbox;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; outbox: Outbox }) {
     super();
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
+    this.#outbox = deps.outbox;
   }
 
   async tick(): Promise<void> {
@@ -165,6 +169,7 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
         wave: wave < 0 ? waves.length - 1 : wave,
         state: current ? 'succeeded' : 'pending',
         reason: current ? 'already-current' : null,
+        message: null,
         offers: 0,
         offered_at: null,
         updated_at: now,
@@ -228,6 +233,20 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
         Object.assign(rollout, set);
         if (set.status) this.emit('changed', rolloutId, set.status);
       };
+      // A deadline ends the wait for devices that never came (offline ones, typically).
+      if (rollout.deadline_at && now.getTime() >= Date.parse(rollout.deadline_at)) {
+        const left = await leaveOutPending(trx, rolloutId, now.toISOString(), 'deadline');
+        await update(
+          {
+            status: 'completed',
+            completed_at: now.toISOString(),
+            status_reason: `deadline reached; ${left} device(s) not offered the release were left out`,
+          },
+          'rollout.complete',
+          { succeeded, failed, devices, deadline: rollout.deadline_at, leftOut: left },
+        );
+        return rollout;
+      }
       // The automatic halt (also for security rollouts): more failures than the share allows.
       const allowed = Math.floor(rollout.failure_threshold * devices);
       if (failed - rollout.failures_acknowledged > allowed) {
@@ -237,6 +256,9 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
           devices,
           wave: rollout.current_wave,
         });
+        // Issue 18 §4: the release managers hear of it, in the halt's own transaction.
+        if ((rollout.status as string) === 'halted')
+          await recordHalt(this.#outbox, trx, rollout, failed, reason);
         return rollout;
       }
       if (succeeded < Math.ceil(rollout.success_threshold * devices)) return rollout;
@@ -315,13 +337,30 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
     if (candidates.length === 0) return;
     const at = now.toISOString();
     const ids = candidates.map((c) => c.device_id);
-    for (let i = 0; i < ids.length; i += 500)
-      await this.#db
-        .updateTable('rollout_devices')
-        .set({ state: 'offered', offered_at: at, updated_at: at, offers: sql`offers + 1` })
-        .where('rollout_id', '=', rollout.id)
-        .where('device_id', 'in', ids.slice(i, i + 500))
-        .execute();
+    await inTransaction(this.#db, async (trx) => {
+      for (let i = 0; i < ids.length; i += 500)
+        await trx
+          .updateTable('rollout_devices')
+          .set({ state: 'offered', offered_at: at, updated_at: at, offers: sql`offers + 1` })
+          .where('rollout_id', '=', rollout.id)
+          .where('device_id', 'in', ids.slice(i, i + 500))
+          .execute();
+      // CRA Annex II (9)(b), ETSI EN 303 645 5.3-13: the rollout reached these devices, so their
+      // holders are told an update is on its way (once per device and version: re-offers repeat
+      // this and are deduplicated in the fan-out).
+      await this.#outbox.record(
+        rollout.org_id,
+        'owner.update-available',
+        {
+          productId: release.product_id,
+          releaseId: release.id,
+          version: release.version,
+          security: release.kind === 'security',
+          deviceIds: ids,
+        } satisfies OwnerEventData['owner.update-available'],
+        trx,
+      );
+    });
     const offer = toOffer(rollout, release);
     for (const id of ids) this.emit('offer', id, offer);
   }
@@ -361,6 +400,7 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
           release_id: status.release ?? null,
           step: status.step,
           reason: status.reason ?? null,
+          message: status.message ?? null,
           time: now,
         })
         .execute();
@@ -371,6 +411,8 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
           .set({
             state: status.step,
             reason: status.reason ?? null,
+            // A later step without a message (say, a retry that got further) clears the old one.
+            message: status.message ?? null,
             updated_at: now,
             finished_at: final ? now : null,
           })
@@ -380,7 +422,28 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
           .execute();
       if (status.version !== undefined && (status.step === 'succeeded' || status.step === 'rolled-back'))
         await this.#recordFirmware(trx, deviceId, status.version, status.securityVersion);
+      // The device runs the new version: its holders are told (CRA Annex II (9)(b)).
+      if (status.version !== undefined && status.step === 'succeeded') {
+        const device = await trx
+          .selectFrom('devices')
+          .select('product_id')
+          .where('id', '=', deviceId)
+          .where('org_id', '=', orgId)
+          .executeTakeFirst();
+        if (device)
+          await this.#outbox.record(
+            orgId,
+            'owner.update-installed',
+            {
+              productId: device.product_id,
+              deviceId,
+              version: status.version,
+            } satisfies OwnerEventData['owner.update-installed'],
+            trx,
+          );
+      }
     });
+    if (status.rollout) this.emit('reported', status.rollout, deviceId);
   }
 
   async #recordFirmware(
@@ -403,7 +466,7 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
   async history(deviceId: string, limit: number) {
     return this.#db
       .selectFrom('update_reports')
-      .select(['id', 'rollout_id', 'release_id', 'step', 'reason', 'time'])
+      .select(['id', 'rollout_id', 'release_id', 'step', 'reason', 'message', 'time'])
       .where('device_id', '=', deviceId)
       .orderBy('id', 'desc')
       .limit(limit)

@@ -302,6 +302,8 @@ for (const dialect of testDialects) {
       for (const bad of [
         { step: 'exploded' },
         { step: 'failed', reason: 'Not A Code!' },
+        { step: 'failed', reason: 'failed', message: 'a NUL \u0000 in the text' },
+        { step: 'failed', reason: 'failed', message: 'x'.repeat(501) },
         { nothing: true },
         [],
       ]) {
@@ -326,8 +328,89 @@ for (const dialect of testDialects) {
       });
       assert.equal(ok.statusCode, 200, ok.body);
       assert.equal((await devicesOf(rollout.id))[0]?.state, 'downloading');
-      const history = await t.call('GET', `/v1/orgs/acme/devices/${device?.deviceId}/updates`);
+      let history = await t.call('GET', `/v1/orgs/acme/devices/${device?.deviceId}/updates`);
       assert.equal(history.body.items[0].step, 'downloading');
+      assert.equal(history.body.items[0].message, null);
+      // The failure message (prose: newline kept) is stored with the step and shown in both places.
+      const message = 'flash write failed at block 12:\nEIO';
+      const failed = await t.app.http.inject({
+        method: 'POST',
+        url: '/device/v1/updates/status',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        payload: JSON.stringify({
+          rollout: rollout.id,
+          release: featureRelease,
+          step: 'failed',
+          reason: 'install-failed',
+          message,
+        }),
+      });
+      assert.equal(failed.statusCode, 200, failed.body);
+      history = await t.call('GET', `/v1/orgs/acme/devices/${device?.deviceId}/updates`);
+      assert.deepEqual(
+        [history.body.items[0].step, history.body.items[0].reason, history.body.items[0].message],
+        ['failed', 'install-failed', message],
+      );
+      const rows = await t.call('GET', `/v1/orgs/acme/rollouts/${rollout.id}/devices`);
+      assert.equal(rows.body.items[0].message, message);
+    });
+
+    it('counts offline devices, and completes at its deadline or on request without the devices never offered', async () => {
+      const setOffline = (ids: string[]) =>
+        t.app.services.store.db.updateTable('devices').set({ online: 0 }).where('id', 'in', ids).execute();
+      const fleet = (await provision(4, { tags: ['late'] })).map((d) => d.deviceId);
+      await setOffline(fleet.slice(2));
+      const deadline = new Date(clock.now().getTime() + 10 * MINUTE).toISOString();
+      const rollout = await create({
+        releaseId: featureRelease,
+        selector: { tags: ['late'] },
+        waves: [100],
+        deadline,
+      });
+      assert.equal(rollout.deadline, deadline);
+      assert.equal(rollout.offline, 2, 'two devices wait offline');
+      assert.deepEqual(offeredTo(rollout.id).sort(), fleet.slice(0, 2).sort());
+      for (const id of fleet.slice(0, 2))
+        await report(id, rollout.id, 'succeeded', { version: '1.1.0', securityVersion: 1 });
+      await t.app.services.rolloutEngine.tick();
+      const waiting = await get(rollout.id);
+      assert.equal(waiting.status, 'running', 'not done: two devices never came');
+      assert.equal(waiting.offline, 2);
+      clock.advance(10 * MINUTE + 1000);
+      await t.app.services.rolloutEngine.tick();
+      const done = await get(rollout.id);
+      assert.equal(done.status, 'completed');
+      assert.match(done.statusReason, /deadline reached; 2 device/);
+      assert.equal(done.offline, 0);
+      const left = await devicesOf(rollout.id, 'cancelled');
+      assert.deepEqual(left.map((d) => d.deviceId).sort(), fleet.slice(2).sort());
+      assert.ok(left.every((d) => d.reason === 'deadline'));
+
+      const others = (await provision(3, { tags: ['never'] })).map((d) => d.deviceId);
+      await setOffline(others);
+      const open = await create({ releaseId: featureRelease, selector: { tags: ['never'] }, waves: [100] });
+      assert.equal(open.offline, 3);
+      const completed = await t.call('POST', `/v1/orgs/acme/rollouts/${open.id}/complete`);
+      assert.equal(completed.status, 200, completed.raw);
+      assert.equal(completed.body.status, 'completed');
+      assert.match(completed.body.statusReason, /3 device\(s\) not offered the release were left out/);
+      assert.equal((await devicesOf(open.id, 'cancelled')).length, 3);
+      const again = await t.call('POST', `/v1/orgs/acme/rollouts/${open.id}/complete`);
+      assert.equal(again.status, 409);
+      const audit = await t.call('GET', `/v1/orgs/acme/audit?targetId=${open.id}`);
+      assert.ok(
+        audit.body.items.some(
+          (e: { action: string; targetId: string }) =>
+            e.action === 'rollout.complete' && e.targetId === open.id,
+        ),
+      );
+
+      for (const bad of [new Date(clock.now().getTime() - MINUTE).toISOString(), 'next tuesday']) {
+        const res = await t.call('POST', '/v1/orgs/acme/rollouts', {
+          body: { releaseId: featureRelease, selector: { tags: ['never'] }, deadline: bad },
+        });
+        assert.equal(res.status, 400, `${bad}: ${res.raw}`);
+      }
     });
 
     it('keeps every rollout across a restart and goes on from there', async () => {

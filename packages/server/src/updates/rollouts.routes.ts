@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { assertDeviceInOrg } from '../fleet/device-scope.js';
-import { authorizeOrg } from '../http/auth.js';
+import { authorizeOrg } from '../http/authorize.js';
 import { Id, IsoDateTime, Nullable, PageOf, PageQuery, problemResponses, Tag } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import {
@@ -49,7 +49,14 @@ export const RolloutSchema = Type.Object(
     createdAt: IsoDateTime,
     updatedAt: IsoDateTime,
     completedAt: Nullable(IsoDateTime),
+    deadline: Nullable(IsoDateTime),
     totals: Type.Optional(Counts),
+    offline: Type.Optional(
+      Type.Integer({
+        description:
+          'devices still waiting for the offer that are offline: they update when they come back; complete or a deadline ends the rollout without them',
+      }),
+    ),
     progress: Type.Optional(
       Type.Array(
         Type.Object({
@@ -77,6 +84,7 @@ export function rolloutRoutes(
     '/v1/orgs/:org/rollouts',
     {
       schema: {
+        'x-brickless-permission': 'releases:write',
         tags,
         summary: "Roll a signed release out to the product's devices that match, wave by wave",
         description:
@@ -96,6 +104,13 @@ export function rolloutRoutes(
             pacePerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
             window: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
             maxDeferralSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86400 })),
+            deadline: Type.Optional(
+              Type.String({
+                format: 'date-time',
+                description:
+                  'the rollout completes then; devices not offered the release by then are left out',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -103,7 +118,7 @@ export function rolloutRoutes(
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const rollout = await rollouts.create(principal.actor, orgId, request.body);
       // Enrol now, so the answer shows the waves; the server's engine makes the offers.
       await rolloutEngine.enrol(rollout.id);
@@ -118,6 +133,7 @@ export function rolloutRoutes(
     '/v1/orgs/:org/rollouts',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Rollouts, newest first',
         params: OrgParams,
@@ -129,7 +145,7 @@ export function rolloutRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const { limit = 50, cursor, status } = request.query;
       return rollouts.list(orgId, { limit, cursor }, status);
     },
@@ -139,6 +155,7 @@ export function rolloutRoutes(
     '/v1/orgs/:org/rollouts/:rolloutId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'A rollout with its device counts per state, in total and per wave',
         params: RolloutParams,
@@ -146,7 +163,7 @@ export function rolloutRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return rollouts.progress(orgId, request.params.rolloutId);
     },
   );
@@ -158,6 +175,7 @@ export function rolloutRoutes(
     '/v1/orgs/:org/rollouts/:rolloutId/devices',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: "The rollout's devices with their wave, state and last reason",
         params: RolloutParams,
@@ -172,6 +190,8 @@ export function rolloutRoutes(
               wave: Type.Integer(),
               state: DeviceState,
               reason: Nullable(Type.String()),
+              /** Why it failed, in the device's words (`updates/status` message). */
+              message: Nullable(Type.String()),
               offers: Type.Integer(),
               offeredAt: Nullable(IsoDateTime),
               updatedAt: IsoDateTime,
@@ -182,30 +202,33 @@ export function rolloutRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const { limit = 50, cursor, state } = request.query;
       return rollouts.devices(orgId, request.params.rolloutId, { limit, cursor }, state);
     },
   );
 
-  for (const action of ['pause', 'resume', 'cancel'] as const) {
+  for (const action of ['pause', 'resume', 'cancel', 'complete'] as const) {
     app.post<{ Params: { org: string; rolloutId: string } }>(
       `/v1/orgs/:org/rollouts/:rolloutId/${action}`,
       {
         schema: {
+          'x-brickless-permission': 'releases:write',
           tags,
           summary:
             action === 'pause'
               ? 'Pause: no new offers; devices already updating finish'
               : action === 'resume'
                 ? 'Resume a paused or halted rollout (after a halt, only new failures count)'
-                : 'Cancel: devices not yet offered are left alone',
+                : action === 'cancel'
+                  ? 'Cancel: devices not yet offered are left alone'
+                  : 'Complete now: devices not yet offered (offline ones, typically) are left out; devices already updating finish',
           params: RolloutParams,
           response: { 200: Type.Ref('Rollout'), ...problemResponses },
         },
       },
       async (request) => {
-        const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+        const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
         return rollouts.act(principal.actor, orgId, request.params.rolloutId, action);
       },
     );
@@ -215,6 +238,7 @@ export function rolloutRoutes(
     '/v1/orgs/:org/devices/:deviceId/updates',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: "The device's update history (every step it reported), newest first",
         params: Type.Object({ org: Type.String({ maxLength: 100 }), deviceId: Id('dev') }),
@@ -231,6 +255,7 @@ export function rolloutRoutes(
                 releaseId: Nullable(Type.String()),
                 step: Type.String(),
                 reason: Nullable(Type.String()),
+                message: Nullable(Type.String()),
                 time: IsoDateTime,
               }),
             ),
@@ -240,7 +265,7 @@ export function rolloutRoutes(
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       await assertDeviceInOrg(store.db, orgId, request.params.deviceId);
       const rows = await rolloutEngine.history(request.params.deviceId, request.query.limit ?? 50);
       return {
@@ -250,6 +275,7 @@ export function rolloutRoutes(
           releaseId: r.release_id,
           step: r.step,
           reason: r.reason,
+          message: r.message,
           time: r.time,
         })),
       };

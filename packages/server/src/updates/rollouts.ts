@@ -1,12 +1,13 @@
 import { updateSteps } from '@brickless/protocol';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import type { Clock } from '../clock.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { newId } from '../ids.js';
+import type { Outbox } from '../notifications/outbox.js';
 import { decodeCursor, type Page, type PageRequest, toPage } from '../store/pagination.js';
 import type { Database, RolloutsTable } from '../store/schema.js';
-import { inTransaction } from '../store/transaction.js';
+import { type Executor, inTransaction } from '../store/transaction.js';
 import type { ReleaseService } from './releases.js';
 import { parseWindow } from './window.js';
 
@@ -42,6 +43,11 @@ export interface CreateRollout {
   /** Offers only inside this window, for example `Mon-Fri 02:00-05:00 Europe/Berlin`. */
   window?: string;
   maxDeferralSeconds?: number;
+  /**
+   * RFC 3339: the rollout completes then, whatever devices have not updated yet (offline ones,
+   * typically) are left out, instead of keeping it open until the last device comes back.
+   */
+  deadline?: string;
 }
 
 export interface WaveProgress {
@@ -72,11 +78,50 @@ export interface Rollout {
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
+  deadline: string | null;
 }
 
 export interface RolloutProgress extends Rollout {
   totals: Partial<Record<DeviceRolloutState, number>>;
   progress: WaveProgress[];
+  /**
+   * Devices still waiting for the offer (pending or offered) that are offline: not connected and
+   * not seen over HTTP lately. They update when they come back; `complete` or a deadline ends the
+   * rollout without them.
+   */
+  offline: number;
+}
+
+/** A device seen over HTTP this recently counts as reachable (it polls for offers). */
+export const HTTP_REACHABLE_MS = 5 * 60_000;
+
+export type RolloutAction = 'pause' | 'resume' | 'cancel' | 'complete';
+
+const statusAfter: Record<RolloutAction, RolloutStatus> = {
+  pause: 'paused',
+  resume: 'running',
+  cancel: 'cancelled',
+  complete: 'completed',
+};
+
+/**
+ * Ends the wait of the devices that were never offered the release (state `pending`) when a
+ * rollout is cancelled or completed early: they keep their firmware and count as cancelled.
+ * Devices already updating finish and report as usual. Returns how many were left out.
+ */
+export async function leaveOutPending(
+  trx: Executor,
+  rolloutId: string,
+  now: string,
+  reason: string | null,
+): Promise<number> {
+  const result = await trx
+    .updateTable('rollout_devices')
+    .set({ state: 'cancelled', reason, updated_at: now })
+    .where('rollout_id', '=', rolloutId)
+    .where('state', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 export function toRollout(row: RolloutsTable): Rollout {
@@ -101,6 +146,7 @@ export function toRollout(row: RolloutsTable): Rollout {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
+    deadline: row.deadline_at ?? null,
   };
 }
 
@@ -131,7 +177,16 @@ export class RolloutService {
   readonly #audit: AuditLog;
   readonly #releases: ReleaseService;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; releases: ReleaseService }) {
+  readonly #outbox: Outbox;
+
+  constructor(deps: {
+    db: Kysely<Database>;
+    clock: Clock;
+    audit: AuditLog;
+    releases: ReleaseService;
+    outbox: Outbox;
+  }) {
+    this.#outbox = deps.outbox;
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -151,6 +206,13 @@ export class RolloutService {
     const window = input.window ?? null;
     const selector = await this.#checkSelector(orgId, input.selector ?? {});
     const now = this.#clock.now().toISOString();
+    let deadline: string | null = null;
+    if (input.deadline !== undefined) {
+      const at = Date.parse(input.deadline);
+      if (!Number.isFinite(at)) throw invalid('deadline', 'an RFC 3339 date and time');
+      if (at <= this.#clock.now().getTime()) throw invalid('deadline', 'must be in the future');
+      deadline = new Date(at).toISOString();
+    }
     const row: RolloutsTable = {
       id: newId('rol', this.#clock.now()),
       org_id: orgId,
@@ -176,6 +238,7 @@ export class RolloutService {
       created_at: now,
       updated_at: now,
       completed_at: null,
+      deadline_at: deadline,
     };
     await inTransaction(this.#db, async (trx) => {
       await trx.insertInto('rollouts').values(row).execute();
@@ -248,10 +311,25 @@ export class RolloutService {
       wave.devices += n;
       wave.states[state] = (wave.states[state] ?? 0) + n;
     }
-    return { ...rollout, totals, progress };
+    const reachableSince = new Date(this.#clock.now().getTime() - HTTP_REACHABLE_MS).toISOString();
+    const offline = await this.#db
+      .selectFrom('rollout_devices as rd')
+      .innerJoin('devices as d', 'd.id', 'rd.device_id')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('rd.rollout_id', '=', id)
+      .where('rd.state', 'in', ['pending', 'offered'])
+      .where('d.online', '=', 0)
+      .where((eb) => eb.or([eb('d.last_seen_at', 'is', null), eb('d.last_seen_at', '<=', reachableSince)]))
+      .executeTakeFirstOrThrow();
+    return { ...rollout, totals, progress, offline: Number(offline.n) };
   }
 
-  async list(orgId: string, page: PageRequest, status?: RolloutStatus): Promise<Page<Rollout>> {
+  /** Rollouts, newest first, each with its device counts per state (`totals`), for a list view. */
+  async list(
+    orgId: string,
+    page: PageRequest,
+    status?: RolloutStatus,
+  ): Promise<Page<Rollout & Pick<RolloutProgress, 'totals'>>> {
     let query = this.#db.selectFrom('rollouts').selectAll().where('org_id', '=', orgId);
     if (status) query = query.where('status', '=', status);
     const after = decodeCursor(page.cursor);
@@ -260,7 +338,27 @@ export class RolloutService {
       .orderBy('id', 'desc')
       .limit(page.limit + 1)
       .execute();
-    return toPage(rows, page.limit, toRollout);
+    const listed = toPage(rows, page.limit, toRollout);
+    const totals = new Map<string, Partial<Record<DeviceRolloutState, number>>>();
+    if (listed.items.length > 0) {
+      // One grouped count for the whole page, not one per rollout.
+      const counts = await this.#db
+        .selectFrom('rollout_devices')
+        .select(['rollout_id', 'state', (eb) => eb.fn.countAll<number | string>().as('n')])
+        .where(
+          'rollout_id',
+          'in',
+          listed.items.map((r) => r.id),
+        )
+        .groupBy(['rollout_id', 'state'])
+        .execute();
+      for (const c of counts) {
+        const of = totals.get(c.rollout_id) ?? {};
+        of[c.state as DeviceRolloutState] = Number(c.n);
+        totals.set(c.rollout_id, of);
+      }
+    }
+    return { ...listed, items: listed.items.map((r) => ({ ...r, totals: totals.get(r.id) ?? {} })) };
   }
 
   async devices(
@@ -274,6 +372,7 @@ export class RolloutService {
       wave: number;
       state: DeviceRolloutState;
       reason: string | null;
+      message: string | null;
       offers: number;
       offeredAt: string | null;
       updatedAt: string;
@@ -282,7 +381,7 @@ export class RolloutService {
     await this.get(orgId, id);
     let query = this.#db
       .selectFrom('rollout_devices')
-      .select(['device_id as id', 'wave', 'state', 'reason', 'offers', 'offered_at', 'updated_at'])
+      .select(['device_id as id', 'wave', 'state', 'reason', 'message', 'offers', 'offered_at', 'updated_at'])
       .where('rollout_id', '=', id);
     if (state) query = query.where('state', '=', state);
     const after = decodeCursor(page.cursor);
@@ -296,19 +395,19 @@ export class RolloutService {
       wave: r.wave,
       state: r.state as DeviceRolloutState,
       reason: r.reason,
+      message: r.message,
       offers: r.offers,
       offeredAt: r.offered_at,
       updatedAt: r.updated_at,
     }));
   }
 
-  /** pause, resume (also after a halt, which forgives the failures so far) and cancel. */
-  async act(
-    actor: string,
-    orgId: string,
-    id: string,
-    action: 'pause' | 'resume' | 'cancel',
-  ): Promise<Rollout> {
+  /**
+   * pause, resume (also after a halt, which forgives the failures so far), cancel, and complete:
+   * end it as done now, leaving out the devices that have not been offered it yet (for example
+   * the offline ones), which `cancel` would also do but without saying the rollout reached its goal.
+   */
+  async act(actor: string, orgId: string, id: string, action: RolloutAction): Promise<Rollout> {
     return inTransaction(this.#db, async (trx) => {
       const row = await trx
         .selectFrom('rollouts')
@@ -321,13 +420,14 @@ export class RolloutService {
         pause: ['running'],
         resume: ['paused', 'halted'],
         cancel: ['running', 'paused', 'halted'],
+        complete: ['running', 'paused', 'halted'],
       };
       if (!allowed[action].includes(row.status))
         throw conflict(
-          `a ${row.status} rollout cannot be ${action === 'cancel' ? 'cancelled' : `${action}d`}`,
+          `a ${row.status} rollout cannot be ${action === 'cancel' ? 'cancelled' : action === 'complete' ? 'completed' : `${action}d`}`,
         );
       const now = this.#clock.now().toISOString();
-      const status = action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled';
+      const status = statusAfter[action];
       const set: Partial<RolloutsTable> = { status, status_reason: null, updated_at: now };
       if (action === 'resume' && row.status === 'halted') {
         // The operator looked at the failures that halted it; count only new ones from here.
@@ -339,14 +439,11 @@ export class RolloutService {
           .executeTakeFirstOrThrow();
         set.failures_acknowledged = Number(failed.n);
       }
-      if (action === 'cancel') {
+      if (action === 'cancel' || action === 'complete') {
         set.completed_at = now;
-        await trx
-          .updateTable('rollout_devices')
-          .set({ state: 'cancelled', updated_at: now })
-          .where('rollout_id', '=', id)
-          .where('state', '=', 'pending')
-          .execute();
+        const left = await leaveOutPending(trx, id, now, action === 'complete' ? 'rollout-completed' : null);
+        if (action === 'complete')
+          set.status_reason = `completed by ${actor}; ${left} device(s) not offered the release were left out`;
       }
       // Optimistic: only from the status read above (the engine may have moved it meanwhile).
       const result = await trx
@@ -364,7 +461,45 @@ export class RolloutService {
         targetId: id,
         details: { from: row.status, to: status },
       });
+      if (action === 'pause') {
+        // Halted by hand: the others who ship releases hear of it as of an automatic halt.
+        const failed = await trx
+          .selectFrom('rollout_devices')
+          .select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .where('rollout_id', '=', id)
+          .where('state', 'in', ['failed', 'rolled-back'])
+          .executeTakeFirstOrThrow();
+        await recordHalt(this.#outbox, trx, row, Number(failed.n), `paused by ${actor}`);
+      }
       return toRollout({ ...row, ...set } as RolloutsTable);
     });
   }
+}
+
+/** Records `rollout.halted` (notifications/catalogue.ts) in the transaction that halted or paused it. */
+export async function recordHalt(
+  outbox: Outbox,
+  trx: Transaction<Database>,
+  rollout: RolloutsTable,
+  failed: number,
+  reason: string,
+): Promise<void> {
+  const release = await trx
+    .selectFrom('releases')
+    .select('version')
+    .where('id', '=', rollout.release_id)
+    .executeTakeFirst();
+  await outbox.record(
+    rollout.org_id,
+    'rollout.halted',
+    {
+      rolloutId: rollout.id,
+      rolloutName: rollout.name,
+      releaseId: rollout.release_id,
+      version: release?.version ?? '',
+      failed,
+      reason,
+    },
+    trx,
+  );
 }

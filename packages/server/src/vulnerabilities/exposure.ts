@@ -4,7 +4,7 @@ import { notFound } from '../errors.js';
 import type { Database } from '../store/schema.js';
 import type { Executor } from '../store/transaction.js';
 import { chunks } from './chunks.js';
-import { resolveVulnerability } from './records.js';
+import { isCve, resolveVulnerability } from './records.js';
 import {
   type Decision,
   effectiveStatus,
@@ -58,6 +58,10 @@ export interface VulnerabilitySummary {
     requiredAction: string;
   } | null;
   summary: string;
+  /** The most specific record's full description (NVD description, OSV details). */
+  description: string;
+  /** Reference URLs of the most specific record that has any. */
+  references: string[];
 }
 
 /**
@@ -76,21 +80,31 @@ export class ExposureService {
   async summary(name: string, db: Executor = this.#db): Promise<VulnerabilitySummary> {
     const resolved = await resolveVulnerability(db, name);
     if (!resolved) throw notFound('vulnerability', name);
-    const records = await db
-      .selectFrom('vulnerabilities')
-      .selectAll()
-      .where('canonical_id', '=', resolved.canonicalId)
-      .orderBy('id')
-      .execute();
+    const canonical = resolved.canonicalId;
+    const memberships = new Map<string, number>();
+    for (const g of await db
+      .selectFrom('vulnerability_groups')
+      .select(['vuln_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('vuln_id', 'in', resolved.recordIds)
+      .groupBy('vuln_id')
+      .execute())
+      memberships.set(g.vuln_id, Number(g.n));
+    // The record named like the vulnerability first, then records about it alone, then notices
+    // that cover several vulnerabilities: severity and summary come from the most specific one.
+    const rank = (id: string): number => (id === canonical ? 0 : (memberships.get(id) ?? 1) === 1 ? 1 : 2);
+    const records = (
+      await db.selectFrom('vulnerabilities').selectAll().where('id', 'in', resolved.recordIds).execute()
+    ).sort((a, b) => rank(a.id) - rank(b.id) || a.id.localeCompare(b.id));
+    // A notice covering several vulnerabilities adds only its own id: its other CVEs are not
+    // other names of this one.
     const aliases = [
       ...new Set([
-        resolved.canonicalId,
-        ...records.flatMap((r) => [r.id, ...(JSON.parse(r.aliases) as string[])]),
+        canonical,
+        ...records.flatMap((r) => (rank(r.id) < 2 ? [r.id, ...(JSON.parse(r.aliases) as string[])] : [r.id])),
       ]),
-    ];
-    const cves = aliases.filter((a) => a.startsWith('CVE-'));
-    const kev = cves.length
-      ? await db.selectFrom('known_exploited').selectAll().where('cve_id', 'in', cves).executeTakeFirst()
+    ].filter((a) => !isCve(a) || a === canonical);
+    const kev = isCve(canonical)
+      ? await db.selectFrom('known_exploited').selectAll().where('cve_id', '=', canonical).executeTakeFirst()
       : undefined;
     const scored =
       records.find((r) => r.severity_score !== null) ?? records.find((r) => r.severity_rating !== null);
@@ -123,6 +137,10 @@ export class ExposureService {
           }
         : null,
       summary: records.find((r) => r.summary)?.summary ?? '',
+      description: records.find((r) => r.details)?.details ?? '',
+      references: referencesOf(
+        records.find((r) => r.reference_urls && r.reference_urls !== '[]')?.reference_urls,
+      ),
     };
   }
 
@@ -410,13 +428,13 @@ export async function releaseVulnerabilities(
   const rows = await db
     .selectFrom('vulnerability_matches as m')
     .innerJoin('sboms as s', 's.id', 'm.sbom_id')
-    .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
+    .innerJoin('vulnerability_groups as v', 'v.vuln_id', 'm.vuln_id')
     .innerJoin('sbom_components as c', (j) =>
       j.onRef('c.sbom_id', '=', 'm.sbom_id').onRef('c.idx', '=', 'm.component_idx'),
     )
     .select([
       'v.canonical_id',
-      'v.id as record',
+      'm.vuln_id as record',
       'c.name',
       'c.version',
       'm.matched_by',
@@ -510,4 +528,21 @@ export async function deviceVulnerabilities(
         ],
       })),
   };
+}
+
+/**
+ * The stored reference list (a JSON array of URLs), tolerant of an absent or odd value. Only
+ * http(s) URLs leave: a feed is outside our control, and a `javascript:` or `data:` reference
+ * must never become a link in a client.
+ */
+function referencesOf(stored: string | undefined): string[] {
+  if (!stored) return [];
+  try {
+    const list: unknown = JSON.parse(stored);
+    return Array.isArray(list)
+      ? list.filter((u): u is string => typeof u === 'string' && /^https?:\/\//i.test(u))
+      : [];
+  } catch {
+    return [];
+  }
 }

@@ -14,28 +14,55 @@ export interface ComponentKey {
   distro: string | null;
 }
 
-const caseInsensitiveTypes = new Set([
-  'npm',
-  'pypi',
-  'nuget',
-  'composer',
-  'deb',
-  'apk',
-  'hex',
-  'pub',
-  'cargo',
-  'gem',
-]);
+/**
+ * How each purl type compares namespace and name, from the type definitions of the purl
+ * specification (package-url/purl-spec `types/*-definition.json`). A type not listed here is
+ * compared exactly as written (maven, cargo, gem, generic: `case_sensitive` or no rule).
+ */
+interface NameRule {
+  /** `namespace_definition.case_sensitive: false`: lowercased. */
+  lowerNamespace: boolean;
+  /** `name_definition.case_sensitive: false`: lowercased. */
+  lowerName: boolean;
+  /** The definition's `normalization_rules` for the name, applied after lowercasing. */
+  normalise?: (name: string) => string;
+}
+
+const nameRules: Record<string, NameRule> = {
+  // "the name must be lowercased" (package.json forbids upper case in new names); scope too.
+  npm: { lowerNamespace: true, lowerName: true },
+  // "PyPI treats - and _ as the same character and is not case sensitive": lowercased, `_` → `-`.
+  // Runs of `-`, `_` and `.` collapse to one `-` as PyPI itself compares project names
+  // (PEP 503), so `zope.interface` and `zope-interface` are the same project.
+  pypi: { lowerNamespace: true, lowerName: true, normalise: (n) => n.replace(/[-_.]+/g, '-') },
+  // deb: "The namespace is the vendor … not case sensitive and must be lowercased. The name is
+  // not case sensitive and must be lowercased."
+  deb: { lowerNamespace: true, lowerName: true },
+  // apk: the same words for vendor (alpine, openwrt) and name.
+  apk: { lowerNamespace: true, lowerName: true },
+  // rpm: vendor lowercased, "The name is the RPM name and is case sensitive."
+  rpm: { lowerNamespace: true, lowerName: false },
+  // golang: "The namespace must be lowercased." "The name must be lowercased."
+  golang: { lowerNamespace: true, lowerName: true },
+  // composer: vendor and name "not case sensitive and must be lowercased".
+  composer: { lowerNamespace: true, lowerName: true },
+  // hex: organisation and name "not case sensitive and must be lowercased".
+  hex: { lowerNamespace: true, lowerName: true },
+  // pub: lowercase, and any character outside [a-z0-9_] becomes `_`.
+  pub: { lowerNamespace: true, lowerName: true, normalise: (n) => n.replace(/[^a-z0-9_]/g, '_') },
+  // nuget: "case-preserving, but case-insensitive" (the definition's note): compared lowercased.
+  nuget: { lowerNamespace: true, lowerName: true },
+  github: { lowerNamespace: true, lowerName: true },
+  bitbucket: { lowerNamespace: true, lowerName: true },
+};
 
 export function packageKey(type: string, namespace: string | null | undefined, name: string): string {
+  const rule = nameRules[type];
   let ns = namespace ?? '';
   let n = name;
-  const lower = caseInsensitiveTypes.has(type);
-  if (lower) {
-    ns = ns.toLowerCase();
-    n = n.toLowerCase();
-  }
-  if (type === 'pypi') n = n.replace(/[-_.]+/g, '-');
+  if (rule?.lowerNamespace) ns = ns.toLowerCase();
+  if (rule?.lowerName) n = n.toLowerCase();
+  if (rule?.normalise) n = rule.normalise(n);
   return `pkg:${type}/${ns ? `${ns}/` : ''}${n}`;
 }
 
@@ -65,17 +92,22 @@ export function sameDistro(a: string | null, b: string | null): boolean {
   return a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
 }
 
-/** The keys of a component's purl: its own package and, for distro packages, its source package. */
-export function purlKeys(purl: string): ComponentKey[] {
+/**
+ * The keys of a component's purl: its own package and, for distro packages, its source package.
+ * A purl without a version takes the component's own `version` (CycloneDX `version`, SPDX
+ * `versionInfo`) when there is one: SBOM tools often write the version only there.
+ */
+export function purlKeys(purl: string, componentVersion?: string | null): ComponentKey[] {
   let parsed: PackageURL;
   try {
     parsed = PackageURL.fromString(purl);
   } catch {
     return [];
   }
-  if (!parsed.version) return [];
+  const written = parsed.version || componentVersion?.trim();
+  if (!written) return [];
   const type = parsed.type.toLowerCase();
-  const version = type === 'golang' ? parsed.version.replace(/^v/, '') : parsed.version;
+  const version = type === 'golang' ? written.replace(/^v/, '') : written;
   const qualifiers = (parsed.qualifiers ?? {}) as Record<string, string>;
   const distro = distroRelease(qualifiers.distro);
   const scheme = schemeOfPurlType(type);
@@ -194,10 +226,27 @@ export function cpeKey(cpe: Cpe): string {
   return `cpe:${cpe.part}:${cpe.vendor}:${cpe.product}`;
 }
 
-export function cpeComponentKey(cpe: string): ComponentKey | null {
+/**
+ * A CPE version of `-` is the logical value NA ("not applicable", CPE 2.3 Naming, NISTIR 7695
+ * 5.3.1): the product has no version, as NetApp writes its firmware (`h300s_firmware:-`). It is
+ * kept as the version `-`, which only a record saying NA or "any version" matches (see
+ * `isAffected`). A version of `*` (ANY) says nothing, so the component's own `version` is used,
+ * or the CPE gives no key.
+ */
+export function cpeComponentKey(cpe: string, componentVersion?: string | null): ComponentKey | null {
   const parsed = parseCpe(cpe);
-  if (!parsed || parsed.version === '*' || parsed.version === '-') return null;
-  const version =
-    parsed.update !== '*' && parsed.update !== '-' ? `${parsed.version}${parsed.update}` : parsed.version;
+  if (!parsed) return null;
+  let version: string;
+  if (parsed.version === NOT_APPLICABLE) version = NOT_APPLICABLE;
+  else if (parsed.version === '*') {
+    const own = componentVersion?.trim();
+    if (!own) return null;
+    version = own;
+  } else
+    version =
+      parsed.update !== '*' && parsed.update !== '-' ? `${parsed.version}${parsed.update}` : parsed.version;
   return { key: cpeKey(parsed), version, scheme: 'generic', distro: null };
 }
+
+/** The CPE logical value NA as a version. */
+export const NOT_APPLICABLE = '-';

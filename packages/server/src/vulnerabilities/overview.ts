@@ -1,6 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { type Decision, effectiveStatus, exposedStatuses, toDecision } from './triage-status.js';
+import {
+  type Decision,
+  effectiveStatus,
+  exposedStatuses,
+  type TriageStatus,
+  toDecision,
+} from './triage-status.js';
 
 export interface OverviewItem {
   id: string;
@@ -10,6 +16,8 @@ export interface OverviewItem {
   products: number;
   releasesExposed: number;
   devicesExposed: number;
+  /** The effective triage statuses of its matched releases, so a list can be filtered by them. */
+  statuses: TriageStatus[];
 }
 
 /**
@@ -20,7 +28,8 @@ export interface OverviewItem {
 export async function vulnerabilityOverview(db: Kysely<Database>, orgId: string): Promise<OverviewItem[]> {
   const matched = await db
     .selectFrom('vulnerability_matches as m')
-    .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
+    // A record belongs to each vulnerability it names (records.ts groupsOf): one row per vulnerability.
+    .innerJoin('vulnerability_groups as v', 'v.vuln_id', 'm.vuln_id')
     .innerJoin('sboms as s', 's.id', 'm.sbom_id')
     .innerJoin('releases as r', 'r.id', 's.release_id')
     .select(['v.canonical_id', 'r.id as release_id', 'r.version', 'r.product_id'])
@@ -57,9 +66,10 @@ export async function vulnerabilityOverview(db: Kysely<Database>, orgId: string)
   for (let i = 0; i < canonical.length; i += 500) {
     const part = canonical.slice(i, i + 500);
     for (const r of await db
-      .selectFrom('vulnerabilities')
-      .select(['canonical_id', 'severity_rating', 'severity_score', 'summary'])
-      .where('canonical_id', 'in', part)
+      .selectFrom('vulnerability_groups as g')
+      .innerJoin('vulnerabilities as v', 'v.id', 'g.vuln_id')
+      .select(['g.canonical_id', 'v.severity_rating', 'v.severity_score', 'v.summary'])
+      .where('g.canonical_id', 'in', part)
       .execute()) {
       const seen = severities.get(r.canonical_id);
       const score = r.severity_score === null ? null : Number(r.severity_score);
@@ -71,11 +81,9 @@ export async function vulnerabilityOverview(db: Kysely<Database>, orgId: string)
         });
     }
     for (const r of await db
-      .selectFrom('vulnerabilities as v')
-      .innerJoin('vulnerability_ids as a', 'a.vuln_id', 'v.id')
-      .innerJoin('known_exploited as k', 'k.cve_id', 'a.alias')
-      .select('v.canonical_id')
-      .where('v.canonical_id', 'in', part)
+      .selectFrom('known_exploited as k')
+      .select('k.cve_id as canonical_id')
+      .where('k.cve_id', 'in', part)
       .execute())
       exploited.add(r.canonical_id);
   }
@@ -93,6 +101,7 @@ export async function vulnerabilityOverview(db: Kysely<Database>, orgId: string)
         products: 0,
         releasesExposed: 0,
         devicesExposed: 0,
+        statuses: [],
       };
       byId.set(m.canonical_id, item);
       products.set(m.canonical_id, new Set());
@@ -102,6 +111,7 @@ export async function vulnerabilityOverview(db: Kysely<Database>, orgId: string)
       { id: m.release_id, productId: m.product_id, version: m.version },
       decisions.get(m.canonical_id) ?? [],
     );
+    if (!item.statuses.includes(status)) item.statuses.push(status);
     if (!exposedStatuses.has(status)) continue;
     item.releasesExposed++;
     item.devicesExposed += deviceCounts.get(`${m.product_id}\u0000${m.version}`) ?? 0;

@@ -1,3 +1,4 @@
+import { NOT_APPLICABLE } from './identifiers.js';
 import { comparators, type VersionScheme } from './versions/index.js';
 
 /**
@@ -28,6 +29,16 @@ export function isAffected(
   entry: Pick<AffectedEntry, 'scheme' | 'intervals' | 'versions'>,
   version: string,
 ): boolean {
+  // CPE NA (`-`) is not a version and has no order (NISTIR 7696 table 6-2): it equals only NA
+  // and lies inside only "any version" (no bounds). A listed NA equals no real version.
+  if (version === NOT_APPLICABLE || entry.versions.includes(NOT_APPLICABLE)) {
+    if (version !== NOT_APPLICABLE)
+      return isAffected({ ...entry, versions: entry.versions.filter((v) => v !== NOT_APPLICABLE) }, version);
+    return (
+      entry.versions.includes(NOT_APPLICABLE) ||
+      entry.intervals.some((i) => i.start === undefined && i.end === undefined)
+    );
+  }
   const compare = comparators[entry.scheme];
   for (const listed of entry.versions) if (listed === version || compare(listed, version) === 0) return true;
   for (const interval of entry.intervals) {

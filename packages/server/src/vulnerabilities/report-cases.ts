@@ -90,24 +90,25 @@ export class ReportCaseService {
     let opened = 0;
     const seen = new Set<string>();
     for (const m of added) {
-      const canonical = exploited.get(m.vuln_id);
       const sbom = sboms.get(m.sbom_id);
-      if (!canonical || !sbom) continue;
-      const key = `${sbom.org_id}\u0000${sbom.product_id}\u0000${canonical.id}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (
-        await this.#openCase(
-          trx,
-          sbom.org_id,
-          sbom.product_id,
-          canonical.id,
-          'kev',
-          `Actively exploited: ${canonical.id}${canonical.name ? ` (${canonical.name})` : ''}`,
-          'system:kev',
+      if (!sbom) continue;
+      for (const canonical of exploited.get(m.vuln_id) ?? []) {
+        const key = `${sbom.org_id}\u0000${sbom.product_id}\u0000${canonical.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (
+          await this.#openCase(
+            trx,
+            sbom.org_id,
+            sbom.product_id,
+            canonical.id,
+            'kev',
+            `Actively exploited: ${canonical.id}${canonical.name ? ` (${canonical.name})` : ''}`,
+            'system:kev',
+          )
         )
-      )
-        opened++;
+          opened++;
+      }
     }
     return opened;
   }
@@ -118,11 +119,9 @@ export class ReportCaseService {
     const records: string[] = [];
     for (const ids of chunks(cveIds)) {
       const rows = await trx
-        .selectFrom('vulnerability_ids')
-        .innerJoin('vulnerabilities', 'vulnerabilities.id', 'vulnerability_ids.vuln_id')
-        .innerJoin('vulnerabilities as same', 'same.canonical_id', 'vulnerabilities.canonical_id')
-        .select('same.id')
-        .where('vulnerability_ids.alias', 'in', ids)
+        .selectFrom('vulnerability_groups')
+        .select('vuln_id as id')
+        .where('canonical_id', 'in', ids)
         .execute();
       records.push(...rows.map((r) => r.id));
     }
@@ -134,21 +133,21 @@ export class ReportCaseService {
     return this.openForKnownExploited(trx, matches);
   }
 
+  /** Per record, the known exploited vulnerabilities it belongs to (a USN may cover several). */
   async #exploitedCanonical(
     trx: Executor,
     vulnIds: string[],
-  ): Promise<Map<string, { id: string; name: string }>> {
-    const out = new Map<string, { id: string; name: string }>();
+  ): Promise<Map<string, Array<{ id: string; name: string }>>> {
+    const out = new Map<string, Array<{ id: string; name: string }>>();
     for (const ids of chunks(vulnIds)) {
       const rows = await trx
-        .selectFrom('vulnerabilities as v')
-        .innerJoin('vulnerabilities as same', 'same.canonical_id', 'v.canonical_id')
-        .innerJoin('vulnerability_ids as a', 'a.vuln_id', 'same.id')
-        .innerJoin('known_exploited as k', 'k.cve_id', 'a.alias')
-        .select(['v.id', 'v.canonical_id', 'k.name'])
-        .where('v.id', 'in', ids)
+        .selectFrom('vulnerability_groups as g')
+        .innerJoin('known_exploited as k', 'k.cve_id', 'g.canonical_id')
+        .select(['g.vuln_id', 'g.canonical_id', 'k.name'])
+        .where('g.vuln_id', 'in', ids)
         .execute();
-      for (const r of rows) out.set(r.id, { id: r.canonical_id, name: r.name });
+      for (const r of rows)
+        out.set(r.vuln_id, [...(out.get(r.vuln_id) ?? []), { id: r.canonical_id, name: r.name }]);
     }
     return out;
   }
@@ -548,12 +547,27 @@ export class ReportCaseService {
           .executeTakeFirst()
       : undefined;
     const clock = c.clocks.find((k) => k.stage === stage);
-    return {
+    // The manufacturer is who places the product on the market under its name: each brand's
+    // responsible party with its security contact (CRA Art. 3(13), Art. 21 for own-brand resellers;
+    // name and contact as Annex II(1) words them). Without brands, the organisation itself.
+    const byParty = new Map<string, { name: string; contact: string | null; brands: string[] }>();
+    for (const b of brands) {
+      const m = byParty.get(b.responsible_party) ?? { name: b.responsible_party, contact: null, brands: [] };
+      m.contact ??= b.security_contact || null;
+      m.brands.push(b.name);
+      byParty.set(b.responsible_party, m);
+    }
+    const manufacturers =
+      byParty.size > 0
+        ? [...byParty.values()]
+        : [{ name: org.name, contact: org.security_contact, brands: [] as string[] }];
+    const draft = {
       regulation: 'Regulation (EU) 2024/2847 (Cyber Resilience Act), Article 14',
       stage,
       caseKind: c.kind,
       dueAt: clock?.dueAt ?? null,
-      manufacturer: { name: org.name, securityContact: org.security_contact },
+      manufacturer: manufacturers[0] ?? null,
+      manufacturers,
       product: {
         name: product.name,
         modelNumber: product.model_number,
@@ -586,5 +600,110 @@ export class ReportCaseService {
           ? { availableAt: c.correctiveAvailableAt }
           : null,
     };
+    return { ...draft, missing: missingFrom(c.kind, stage, draft) };
   }
+}
+
+export interface MissingItem {
+  field: string;
+  message: string;
+}
+
+/**
+ * What the stage's report must contain (CRA Art. 14(2) for actively exploited vulnerabilities,
+ * 14(4) for severe incidents) and the draft could not fill from the fleet. Shown, not enforced:
+ * a report that was sent through the single reporting platform must be recordable even when
+ * incomplete, and the early warning is due within 24 hours whatever is known by then.
+ */
+export function missingFrom(
+  kind: string,
+  stage: ReportStage,
+  draft: {
+    manufacturers: Array<{ name: string; contact: string | null }>;
+    memberStates: unknown[];
+    natureOfExploitation?: unknown;
+    mitigations?: unknown;
+    suspectedMalicious?: unknown;
+    description?: unknown;
+    severity?: unknown;
+    vulnerability?: { summary?: string; severity?: { score: number | null; rating: string | null } };
+    correctiveMeasure: unknown;
+  },
+): MissingItem[] {
+  const out: MissingItem[] = [];
+  const need = (ok: boolean, field: string, message: string): void => {
+    if (!ok) out.push({ field, message });
+  };
+  for (const [i, m] of draft.manufacturers.entries()) {
+    need(m.name.trim() !== '', `/manufacturers/${i}/name`, "the manufacturer's name (Annex II(1))");
+    need(
+      !!m.contact,
+      `/manufacturers/${i}/contact`,
+      `a contact of ${m.name || 'the manufacturer'} (Annex II(1)); set the brand's security contact`,
+    );
+  }
+  const present = (v: unknown): boolean => v !== null && v !== undefined && v !== '';
+  const memberStates = (clause: string): void =>
+    need(
+      draft.memberStates.length > 0,
+      '/memberStates',
+      `the Member States where the product is made available, where applicable (Art. ${clause})`,
+    );
+  if (kind === 'severe-incident') {
+    if (stage === 'early-warning') {
+      need(
+        present(draft.suspectedMalicious),
+        '/suspectedMalicious',
+        'whether the incident is suspected to be caused by unlawful or malicious acts (Art. 14(4)(a))',
+      );
+      memberStates('14(4)(a)');
+    }
+    if (stage !== 'early-warning')
+      need(
+        present(draft.description),
+        '/description',
+        stage === 'notification'
+          ? 'the nature of the incident and an initial assessment (Art. 14(4)(b))'
+          : 'a detailed description: severity, impact, type of threat or root cause (Art. 14(4)(c))',
+      );
+    if (stage !== 'early-warning')
+      need(
+        present(draft.mitigations) || present(draft.correctiveMeasure),
+        '/mitigations',
+        `corrective or mitigating measures taken (Art. 14(4)(${stage === 'notification' ? 'b' : 'c'}))`,
+      );
+    return out;
+  }
+  if (stage === 'early-warning') memberStates('14(2)(a)');
+  if (stage === 'notification') {
+    need(
+      present(draft.vulnerability?.summary),
+      '/vulnerability/summary',
+      'general information about the product and the vulnerability (Art. 14(2)(b))',
+    );
+    need(
+      present(draft.natureOfExploitation),
+      '/natureOfExploitation',
+      'the general nature of the exploit (Art. 14(2)(b))',
+    );
+    need(
+      present(draft.mitigations) || present(draft.correctiveMeasure),
+      '/mitigations',
+      'corrective or mitigating measures taken, and those users can take (Art. 14(2)(b))',
+    );
+  }
+  if (stage === 'final-report') {
+    const severity = draft.vulnerability?.severity;
+    need(
+      !!severity && (severity.score !== null || severity.rating !== null),
+      '/vulnerability/severity',
+      'the severity and impact of the vulnerability (Art. 14(2)(c)(i))',
+    );
+    need(
+      present(draft.correctiveMeasure),
+      '/correctiveMeasure',
+      'the security update or other corrective measure made available (Art. 14(2)(c)(iii))',
+    );
+  }
+  return out;
 }

@@ -2,8 +2,10 @@ import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import { PLATFORM_CHAIN } from '../audit/service.js';
 import type { Clock } from '../clock.js';
+import type { Outbox } from '../notifications/outbox.js';
 import type { Database } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
+import { recordNewExposures, recordNewlyExploited } from './exposure-events.js';
 import { parseFeedDocument } from './feeds/detect.js';
 import { FeedFormatError, type VulnerabilityRecord } from './feeds/record.js';
 import { documentsOf } from './feeds/unpack.js';
@@ -24,6 +26,7 @@ export interface ImportReport {
 
 /** Imports vulnerability documents, then matches what changed against every stored SBOM. */
 export class VulnerabilityService {
+  readonly #outbox: Outbox;
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
@@ -36,7 +39,9 @@ export class VulnerabilityService {
     audit: AuditLog;
     matcher: Matcher;
     reportCases: ReportCaseService;
+    outbox: Outbox;
   }) {
+    this.#outbox = deps.outbox;
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -77,17 +82,26 @@ export class VulnerabilityService {
       }
     }
     await inTransaction(this.#db, async (trx) => {
+      const announced = new Set<string>();
       const counts = await storeRecords(trx, this.#clock, records);
       report.records = { created: counts.created, updated: counts.updated, unchanged: counts.unchanged };
       if (counts.changedIds.length > 0) {
         const result = await this.#matcher.matchRecords(trx, counts.changedIds);
         report.matches = { added: result.added.length, removed: result.removed };
         report.reportCasesOpened += await this.#reportCases.openForKnownExploited(trx, result.added);
+        await recordNewExposures(this.#outbox, trx, result.added, { seen: announced });
       }
       for (const catalog of kev) {
         const stored = await storeKnownExploited(trx, this.#clock, catalog.catalogVersion, catalog.entries);
         report.knownExploited = { total: stored.total, added: stored.added.length };
         report.reportCasesOpened += await this.#reportCases.openForNewlyExploited(trx, stored.added);
+        await recordNewlyExploited(
+          this.#outbox,
+          trx,
+          stored.added,
+          announced,
+          this.#clock.now().toISOString(),
+        );
       }
       if (counts.created + counts.updated > 0 || kev.length > 0)
         await this.#audit.append(trx, PLATFORM_CHAIN, {
@@ -149,6 +163,7 @@ export class VulnerabilityService {
     return inTransaction(this.#db, async (trx) => {
       const result = await this.#matcher.matchAll(trx);
       await this.#reportCases.openForKnownExploited(trx, result.added);
+      await recordNewExposures(this.#outbox, trx, result.added);
       await this.#audit.append(trx, PLATFORM_CHAIN, {
         actor,
         action: 'vulnerabilities.rematch',

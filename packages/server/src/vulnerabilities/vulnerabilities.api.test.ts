@@ -31,7 +31,7 @@ for (const dialect of testDialects) {
     const keys = makerKeys();
 
     before(async () => {
-      t = await testApp(dialect, { clock: undefined });
+      t = await testApp(dialect, { clock: undefined, publicUrl: 'https://updates.acme.example' });
       org = await t.org('acme');
       const brand = await t.call('POST', '/v1/orgs/acme/brands', {
         body: {
@@ -437,6 +437,11 @@ for (const dialect of testDialects) {
       assert.equal(published.status, 200, published.raw);
       const doc = published.body.document;
       assert.ok((await validateCsaf(doc)).isValid);
+      assert.equal(doc.document.publisher.namespace, 'https://updates.acme.example', 'http.publicUrl');
+      assert.match(
+        doc.document.references[0].url,
+        /^https:\/\/updates\.acme\.example\/public\/orgs\/acme\/csaf\//,
+      );
       const dirty = doc.vulnerabilities.find((v: { cve: string }) => v.cve === 'CVE-2022-0847');
       assert.deepEqual(dirty.product_status.known_affected, [ids['1.2.0']]);
       assert.deepEqual(dirty.product_status.first_fixed, [ids['1.3.0']]);
@@ -513,7 +518,7 @@ for (const dialect of testDialects) {
         payload: 'title=Form&description=From+the+page',
       });
       assert.equal(form.statusCode, 201);
-      assert.match(form.body, /Tracking id/);
+      assert.match(form.body, /private tracking link/);
       const big = await t.call('POST', '/public/orgs/acme/report', {
         token: null,
         body: { title: 'x', description: 'y'.repeat(70_000) },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as age from 'age-encryption';
@@ -7,11 +7,9 @@ import pg from 'pg';
 import { systemClock } from '../../clock.js';
 import { endpointRecordBody, signEndpointRecord } from '../../continuity/endpoints.js';
 import { type Dialect, redactUrl } from '../../store/db.js';
-import { FilesystemArtifactStore } from '../../updates/artifact-store.js';
-import { locateDeposit } from '../manifest.js';
-import { installMasterKey, restoreDeposit } from '../restore.js';
-import { decryptSecrets } from '../secrets.js';
 import { depositFromApp } from '../service.js';
+import { loadDepositKey } from '../signing.js';
+import { restoreEscrow } from '../successor.js';
 import { startFleet } from './fleet.js';
 import { ApiFailure, startInstance } from './instance.js';
 import { newKey, publishRoot, shipRelease } from './maker.js';
@@ -218,13 +216,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     mkdirSync(successorDir, { recursive: true });
     const targetDb = await freshDatabase(options.target, successorDir, options.postgres);
     cleanups.push(targetDb.drop);
-    const located = locateDeposit(escrowDir);
-    const secrets = await decryptSecrets(readFileSync(join(located.depositDir, 'secrets.age')), identity);
-    await installMasterKey(secrets, join(successorDir, 'master.key'));
-    const restored = await restoreDeposit(located, {
+    // The agent trusts the maker's deposit key from the escrow agreement, and restores through
+    // the same checks as verify.
+    const restored = await restoreEscrow({
+      bundle: escrowDir,
+      identity,
+      trust: { depositKey: loadDepositKey(join(work, 'maker'), { create: false }).publicKey },
       database: targetDb.url,
-      secrets,
-      artifacts: new FilesystemArtifactStore(join(successorDir, 'artifacts')),
+      artifactDir: join(successorDir, 'artifacts'),
+      masterKeyFile: join(successorDir, 'master.key'),
     });
     const successor = await startInstance({ dataDir: successorDir, database: targetDb.url });
     cleanups.unshift(() => successor.close());

@@ -1,7 +1,18 @@
-import { cpeComponentKey, cpeKey, parseCpe, purlKeys } from '../identifiers.js';
+import { cpeKey, purlKeys } from '../identifiers.js';
 import { type AffectedEntry, describeIntervals, type VersionInterval } from '../ranges.js';
 import { schemeOfPurlType } from '../versions/index.js';
-import { FeedFormatError, isoOrNull, ratingOf, text, type VulnerabilityRecord } from './record.js';
+import { clip, identifierProblem, isRecord, list, printable, record, stringOr } from './input.js';
+import { cvssScore } from './nvd.js';
+import {
+  cpeComponentKeyOrNull,
+  cpeOrNull,
+  FeedFormatError,
+  isoOrNull,
+  RECORD_LIMITS,
+  ratingOf,
+  text,
+  type VulnerabilityRecord,
+} from './record.js';
 
 interface Product {
   id: string;
@@ -23,38 +34,40 @@ export function parseCsaf(doc: Record<string, unknown>): {
   records: VulnerabilityRecord[];
   skipped: string[];
 } {
-  const document = doc.document as Record<string, unknown> | undefined;
-  const tracking = document?.tracking as Record<string, unknown> | undefined;
-  if (document?.csaf_version !== '2.0' || !tracking || typeof tracking.id !== 'string')
+  const document = record(doc.document);
+  const tracking = record(document.tracking);
+  if (document.csaf_version !== '2.0' || typeof tracking.id !== 'string')
     throw new FeedFormatError('not a CSAF 2.0 document (document.csaf_version, document.tracking.id)');
+  const trackingId = tracking.id;
+  const badId = identifierProblem(trackingId, RECORD_LIMITS.id);
+  if (badId) throw new FeedFormatError(`CSAF tracking id ${printable(trackingId)}: ${badId}`);
   const modified = isoOrNull(tracking.current_release_date);
-  if (!modified) throw new FeedFormatError(`${tracking.id}: tracking.current_release_date is missing`);
-  const products = new Map<string, Product>();
-  walkProducts(doc.product_tree as Record<string, unknown> | undefined, products);
+  if (!modified) throw new FeedFormatError(`${trackingId}: tracking.current_release_date is missing`);
   const skipped: string[] = [];
+  const products = new Map<string, Product>();
+  walkProducts(record(doc.product_tree), products, skipped);
   const records: VulnerabilityRecord[] = [];
-  const vulnerabilities = Array.isArray(doc.vulnerabilities) ? doc.vulnerabilities : [];
-  for (const [index, item] of vulnerabilities.entries()) {
-    const v = (item ?? {}) as Record<string, unknown>;
-    const ids = Array.isArray(v.ids)
-      ? (v.ids as Array<{ text?: unknown }>)
-          .map((i) => i.text)
-          .filter((t): t is string => typeof t === 'string')
-      : [];
+  for (const [index, item] of list(doc.vulnerabilities).entries()) {
+    const v = record(item);
+    const ids = list(v.ids)
+      .map((i) => record(i).text)
+      .filter((t): t is string => typeof t === 'string' && identifierProblem(t, RECORD_LIMITS.id) === null);
+    const cve =
+      typeof v.cve === 'string' && identifierProblem(v.cve, RECORD_LIMITS.id) === null ? v.cve : null;
     // The supplier's statement about a CVE is its own record (`BSI-2022-0001/CVE-2022-27193`),
     // next to NVD's record of the same CVE; the CVE is an alias, so both count as one vulnerability.
-    const named = typeof v.cve === 'string' ? v.cve : (ids[0] ?? `${index + 1}`);
-    const id = `${tracking.id as string}/${named}`.slice(0, 200);
-    const status = (v.product_status ?? {}) as Record<string, unknown>;
+    const named = cve ?? ids[0] ?? `${index + 1}`;
+    const id = clip(`${trackingId}/${named}`, RECORD_LIMITS.id);
+    const status = record(v.product_status);
     const affectedIds = ['known_affected', 'first_affected', 'last_affected', 'under_investigation']
-      .flatMap((k) => (Array.isArray(status[k]) ? (status[k] as unknown[]) : []))
+      .flatMap((k) => list(status[k]))
       .filter((p): p is string => typeof p === 'string');
     const byKey = new Map<string, AffectedEntry>();
     for (const productId of new Set(affectedIds)) {
       const product = products.get(productId);
       const entry = product ? entryOf(product) : null;
       if (!entry) {
-        skipped.push(`${id}: product ${productId} has no purl or CPE to match`);
+        skipped.push(`${id}: product ${printable(productId)} has no purl or CPE to match`);
         continue;
       }
       const existing = byKey.get(entry.key);
@@ -64,13 +77,13 @@ export function parseCsaf(doc: Record<string, unknown>): {
       } else byKey.set(entry.key, entry);
     }
     for (const entry of byKey.values()) entry.summary = describeIntervals(entry.intervals, entry.versions);
-    const score = (Array.isArray(v.scores) ? v.scores : [])
-      .map(
-        (s) =>
-          (s as { cvss_v3?: { baseScore?: number; vectorString?: string; baseSeverity?: string } }).cvss_v3,
-      )
-      .find((c) => c && typeof c.baseScore === 'number');
-    const notes = Array.isArray(v.notes) ? (v.notes as Array<{ category?: string; text?: string }>) : [];
+    const cvss = list(v.scores)
+      .map((s) => record(record(s).cvss_v3))
+      .find((c) => cvssScore(c.baseScore) !== null);
+    const score = cvss ? cvssScore(cvss.baseScore) : null;
+    const rating = stringOr(cvss?.baseSeverity, null);
+    const vector = stringOr(cvss?.vectorString, null);
+    const notes = list(v.notes).map(record);
     const description = text(notes.find((n) => n.category === 'description')?.text ?? notes[0]?.text);
     records.push({
       id,
@@ -80,11 +93,12 @@ export function parseCsaf(doc: Record<string, unknown>): {
       withdrawn: null,
       summary: text(v.title, 300) || text(document.title, 300),
       details: description,
-      aliases: [...new Set([...(typeof v.cve === 'string' ? [v.cve] : []), ...ids].filter((a) => a !== id))],
+      aliases: [...new Set([...(cve ? [cve] : []), ...ids].filter((a) => a !== id))],
       severity: {
-        rating: score?.baseSeverity?.toLowerCase() ?? ratingOf(score?.baseScore ?? null),
-        score: score?.baseScore ?? null,
-        vector: score?.vectorString ?? null,
+        rating:
+          rating !== null && identifierProblem(rating, 20) === null ? rating.toLowerCase() : ratingOf(score),
+        score,
+        vector: vector !== null && identifierProblem(vector, 200) === null ? vector : null,
       },
       references: [],
       affected: [...byKey.values()],
@@ -93,40 +107,53 @@ export function parseCsaf(doc: Record<string, unknown>): {
   return { records, skipped };
 }
 
-function walkProducts(tree: Record<string, unknown> | undefined, out: Map<string, Product>): void {
-  if (!tree) return;
+/**
+ * Products from the tree's branches (CSAF 3.1.2.3) and full_product_names. Only clean strings
+ * count: a product whose id, purl, CPE or version is not one is reported and left out, so it
+ * cannot match.
+ */
+function walkProducts(tree: Record<string, unknown>, out: Map<string, Product>, skipped: string[]): void {
+  // Nesting is bounded by the document check (MAX_DEPTH) before any parser runs.
   const visit = (branches: unknown, path: { version?: string; versionRange?: string }): void => {
-    for (const b of Array.isArray(branches) ? branches : []) {
-      const branch = b as {
-        category?: string;
-        name?: string;
-        branches?: unknown;
-        product?: Record<string, unknown>;
-      };
+    for (const b of list(branches)) {
+      const branch = record(b);
       const next = { ...path };
-      if (branch.category === 'product_version' && branch.name) next.version = branch.name;
-      if (branch.category === 'product_version_range' && branch.name) next.versionRange = branch.name;
-      if (branch.product) addProduct(branch.product, next, out);
+      const name = stringOr(branch.name, '');
+      if (name && identifierProblem(name, RECORD_LIMITS.version) === null) {
+        if (branch.category === 'product_version') next.version = name;
+        if (branch.category === 'product_version_range') next.versionRange = name;
+      }
+      if (isRecord(branch.product)) addProduct(branch.product, next, out, skipped);
       visit(branch.branches, next);
     }
   };
   visit(tree.branches, {});
-  for (const p of Array.isArray(tree.full_product_names) ? tree.full_product_names : [])
-    addProduct(p as Record<string, unknown>, {}, out);
+  for (const p of list(tree.full_product_names)) if (isRecord(p)) addProduct(p, {}, out, skipped);
 }
 
 function addProduct(
   p: Record<string, unknown>,
   path: { version?: string; versionRange?: string },
   out: Map<string, Product>,
+  skipped: string[],
 ): void {
   if (typeof p.product_id !== 'string') return;
-  const helper = (p.product_identification_helper ?? {}) as { purl?: unknown; cpe?: unknown };
+  const helper = record(p.product_identification_helper);
+  const purl = stringOr(helper.purl, '');
+  const cpe = stringOr(helper.cpe, '');
+  const bad =
+    identifierProblem(p.product_id, RECORD_LIMITS.id) ??
+    identifierProblem(purl, RECORD_LIMITS.purl) ??
+    identifierProblem(cpe, RECORD_LIMITS.cpe);
+  if (bad) {
+    skipped.push(`product ${printable(p.product_id)}: ${bad}`);
+    return;
+  }
   out.set(p.product_id, {
     id: p.product_id,
     name: typeof p.name === 'string' ? p.name : p.product_id,
-    ...(typeof helper.purl === 'string' ? { purl: helper.purl } : {}),
-    ...(typeof helper.cpe === 'string' ? { cpe: helper.cpe } : {}),
+    ...(purl ? { purl } : {}),
+    ...(cpe ? { cpe } : {}),
     ...path,
   });
 }
@@ -151,7 +178,7 @@ function entryOf(product: Product): AffectedEntry | null {
     return { key: key.key, scheme, distro: key.distro, intervals: [], versions: [key.version], summary: '' };
   }
   if (product.cpe) {
-    const cpe = parseCpe(product.cpe);
+    const cpe = cpeOrNull(product.cpe);
     if (!cpe) return null;
     if (product.versionRange?.startsWith('vers:'))
       return {
@@ -162,7 +189,7 @@ function entryOf(product: Product): AffectedEntry | null {
         versions: [],
         summary: '',
       };
-    const key = cpeComponentKey(product.cpe);
+    const key = cpeComponentKeyOrNull(product.cpe);
     if (key)
       return {
         key: key.key,

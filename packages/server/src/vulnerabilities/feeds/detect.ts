@@ -1,4 +1,5 @@
 import { parseCsaf } from './csaf.js';
+import { isRecord, jsonProblems, record } from './input.js';
 import { parseKev } from './kev.js';
 import { parseNvd } from './nvd.js';
 import { parseOsv } from './osv.js';
@@ -10,20 +11,19 @@ import { FeedFormatError, type ParsedDocument, type VulnerabilityRecord } from '
  * advisories. Anything else is a FeedFormatError naming what was expected.
  */
 export function parseFeedDocument(doc: unknown): ParsedDocument {
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+  if (!isRecord(doc))
     throw new FeedFormatError(
       'expected a JSON object (an OSV or NVD record, a KEV catalog or a CSAF advisory)',
     );
-  const d = doc as Record<string, unknown>;
+  // Before any parser reads it: finite numbers, clean text, bounded nesting (DESIGN.md input rules).
+  const shape = jsonProblems(doc, 5);
+  if (shape.length > 0) throw new FeedFormatError(`the document is refused: ${shape.join('; ')}`);
+  const d = doc;
   if (typeof d.catalogVersion === 'string' && Array.isArray(d.vulnerabilities)) {
     const kev = parseKev(d);
     return { kind: 'kev', ...kev };
   }
-  if (
-    d.document &&
-    typeof d.document === 'object' &&
-    (d.document as Record<string, unknown>).csaf_version !== undefined
-  ) {
+  if (isRecord(d.document) && d.document.csaf_version !== undefined) {
     const { records, skipped } = parseCsaf(d);
     return { kind: 'records', format: 'csaf', records, skipped };
   }
@@ -33,18 +33,24 @@ export function parseFeedDocument(doc: unknown): ParsedDocument {
   ) {
     const records: VulnerabilityRecord[] = [];
     const skipped: string[] = [];
-    for (const item of d.vulnerabilities) {
+    for (const [index, item] of d.vulnerabilities.entries()) {
+      const cve = record(item).cve;
+      if (!isRecord(cve)) {
+        skipped.push(`vulnerabilities[${index}] holds no "cve" object`);
+        continue;
+      }
       try {
-        const parsed = parseNvd((item as { cve: Record<string, unknown> }).cve);
+        const parsed = parseNvd(cve);
         records.push(parsed.record);
         skipped.push(...parsed.skipped);
       } catch (error) {
-        skipped.push(error instanceof Error ? error.message : String(error));
+        if (!(error instanceof FeedFormatError)) throw error;
+        skipped.push(error.message);
       }
     }
     return { kind: 'records', format: 'nvd', records, skipped };
   }
-  if (d.cve && typeof d.cve === 'object') return nvdOne(d.cve as Record<string, unknown>);
+  if (isRecord(d.cve)) return nvdOne(d.cve);
   if (
     typeof d.id === 'string' &&
     /^CVE-/.test(d.id) &&

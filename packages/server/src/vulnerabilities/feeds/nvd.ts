@@ -1,15 +1,23 @@
-import { cpeKey, parseCpe } from '../identifiers.js';
+import { cpeKey } from '../identifiers.js';
 import { type AffectedEntry, describeIntervals, type VersionInterval } from '../ranges.js';
-import { FeedFormatError, isoOrNull, ratingOf, text, type VulnerabilityRecord } from './record.js';
+import { clip, finiteOr, identifierProblem, isRecord, list, printable, record, stringOr } from './input.js';
+import { referencesOf } from './osv.js';
+import {
+  cpeOrNull,
+  FeedFormatError,
+  isoOrNull,
+  RECORD_LIMITS,
+  ratingOf,
+  text,
+  type VulnerabilityRecord,
+} from './record.js';
 
-interface CpeMatch {
-  vulnerable?: boolean;
-  criteria?: string;
-  versionStartIncluding?: string;
-  versionStartExcluding?: string;
-  versionEndIncluding?: string;
-  versionEndExcluding?: string;
-}
+const RANGE_FIELDS = [
+  'versionStartIncluding',
+  'versionStartExcluding',
+  'versionEndIncluding',
+  'versionEndExcluding',
+] as const;
 
 /**
  * NVD CVE API 2.0 record → record. Every `cpeMatch` marked vulnerable becomes an affected entry;
@@ -18,24 +26,30 @@ interface CpeMatch {
  */
 export function parseNvd(cve: Record<string, unknown>): { record: VulnerabilityRecord; skipped: string[] } {
   const id = cve.id;
-  if (typeof id !== 'string' || !/^CVE-\d{4}-\d{4,}$/.test(id))
+  if (typeof id !== 'string' || !/^CVE-\d{4}-\d{4,}$/.test(id) || id.length > RECORD_LIMITS.id)
     throw new FeedFormatError('NVD record without a CVE id');
   const modified = isoOrNull(cve.lastModified);
   if (!modified) throw new FeedFormatError(`${id}: "lastModified" is missing or not a time`);
   const skipped: string[] = [];
   const byKey = new Map<string, AffectedEntry>();
-  for (const configuration of Array.isArray(cve.configurations) ? cve.configurations : []) {
-    for (const node of (configuration as { nodes?: unknown[] })?.nodes ?? []) {
-      const n = node as { negate?: boolean; cpeMatch?: CpeMatch[] };
-      if (n.negate) continue;
-      for (const match of Array.isArray(n.cpeMatch) ? n.cpeMatch : []) {
-        if (!match?.vulnerable || typeof match.criteria !== 'string') continue;
-        const cpe = parseCpe(match.criteria);
+  for (const configuration of list(cve.configurations)) {
+    for (const node of list(record(configuration).nodes)) {
+      const n = record(node);
+      if (n.negate === true) continue;
+      for (const item of list(n.cpeMatch)) {
+        const match = record(item);
+        if (match.vulnerable !== true || typeof match.criteria !== 'string') continue;
+        const bad =
+          identifierProblem(match.criteria, RECORD_LIMITS.cpe) ??
+          RANGE_FIELDS.map((f) => rangeProblem(match[f], f)).find((p) => p !== null) ??
+          null;
+        const cpe = bad ? null : cpeOrNull(match.criteria);
         if (!cpe) {
-          skipped.push(`${id}: cannot read CPE ${match.criteria.slice(0, 100)}`);
+          skipped.push(`${id}: cannot read CPE ${printable(match.criteria, 100)}${bad ? `: ${bad}` : ''}`);
           continue;
         }
-        if (cpe.version === '-') continue;
+        // A version of `-` (NA, as NetApp writes firmware) is kept: it matches a component whose
+        // CPE also says `-` (identifiers.ts cpeComponentKey, ranges.ts isAffected).
         const key = cpeKey(cpe);
         const entry = byKey.get(key) ?? {
           key,
@@ -45,21 +59,18 @@ export function parseNvd(cve: Record<string, unknown>): { record: VulnerabilityR
           versions: [],
           summary: '',
         };
-        const hasRange =
-          match.versionStartIncluding ??
-          match.versionStartExcluding ??
-          match.versionEndIncluding ??
-          match.versionEndExcluding;
-        if (hasRange !== undefined) {
+        const bound = (f: (typeof RANGE_FIELDS)[number]): string | undefined =>
+          typeof match[f] === 'string' && match[f] !== '' ? match[f] : undefined;
+        if (RANGE_FIELDS.some((f) => match[f] !== undefined)) {
           const interval: VersionInterval = {};
-          if (match.versionStartIncluding)
-            Object.assign(interval, { start: match.versionStartIncluding, startInclusive: true });
-          if (match.versionStartExcluding)
-            Object.assign(interval, { start: match.versionStartExcluding, startInclusive: false });
-          if (match.versionEndIncluding)
-            Object.assign(interval, { end: match.versionEndIncluding, endInclusive: true });
-          if (match.versionEndExcluding)
-            Object.assign(interval, { end: match.versionEndExcluding, endInclusive: false });
+          const startIncluding = bound('versionStartIncluding');
+          const startExcluding = bound('versionStartExcluding');
+          const endIncluding = bound('versionEndIncluding');
+          const endExcluding = bound('versionEndExcluding');
+          if (startIncluding) Object.assign(interval, { start: startIncluding, startInclusive: true });
+          if (startExcluding) Object.assign(interval, { start: startExcluding, startInclusive: false });
+          if (endIncluding) Object.assign(interval, { end: endIncluding, endInclusive: true });
+          if (endExcluding) Object.assign(interval, { end: endExcluding, endInclusive: false });
           entry.intervals.push(interval);
         } else if (cpe.version === '*') {
           entry.intervals.push({});
@@ -73,22 +84,19 @@ export function parseNvd(cve: Record<string, unknown>): { record: VulnerabilityR
     }
   }
   for (const entry of byKey.values()) entry.summary = describeIntervals(entry.intervals, entry.versions);
-  const metrics = (cve.metrics ?? {}) as Record<
-    string,
-    Array<{
-      cvssData?: { baseScore?: number; vectorString?: string; baseSeverity?: string };
-      baseSeverity?: string;
-      type?: string;
-    }>
-  >;
+  const metrics = record(cve.metrics);
   const metric = ['cvssMetricV40', 'cvssMetricV31', 'cvssMetricV30', 'cvssMetricV2']
-    .map((k) => metrics[k]?.find((m) => m.type === 'Primary') ?? metrics[k]?.[0])
-    .find((m) => m?.cvssData);
-  const score = typeof metric?.cvssData?.baseScore === 'number' ? metric.cvssData.baseScore : null;
-  const descriptions = Array.isArray(cve.descriptions)
-    ? (cve.descriptions as Array<{ lang?: string; value?: string }>)
-    : [];
+    .map((k) => {
+      const all = list(metrics[k]).filter(isRecord);
+      return all.find((m) => m.type === 'Primary') ?? all[0];
+    })
+    .find((m) => isRecord(m?.cvssData));
+  const cvss = record(metric?.cvssData);
+  const score = cvssScore(cvss.baseScore);
+  const descriptions = list(cve.descriptions).map(record);
   const description = text(descriptions.find((d) => d.lang === 'en')?.value ?? descriptions[0]?.value);
+  const rating = stringOr(cvss.baseSeverity, null) ?? stringOr(metric?.baseSeverity, null);
+  const vector = stringOr(cvss.vectorString, null);
   return {
     record: {
       id,
@@ -96,20 +104,32 @@ export function parseNvd(cve: Record<string, unknown>): { record: VulnerabilityR
       modified,
       published: isoOrNull(cve.published),
       withdrawn: cve.vulnStatus === 'Rejected' ? modified : null,
-      summary: description.split(/(?<=\.)\s/)[0]?.slice(0, 300) ?? '',
+      summary: clip(description.split(/(?<=\.)\s/)[0] ?? '', 300),
       details: description,
       aliases: [],
       severity: {
-        rating: (metric?.cvssData?.baseSeverity ?? metric?.baseSeverity)?.toLowerCase() ?? ratingOf(score),
+        rating:
+          rating !== null && identifierProblem(rating, 20) === null ? rating.toLowerCase() : ratingOf(score),
         score,
-        vector: metric?.cvssData?.vectorString ?? null,
+        vector: vector !== null && identifierProblem(vector, 200) === null ? vector : null,
       },
-      references: (Array.isArray(cve.references) ? cve.references : [])
-        .map((r) => (r as { url?: unknown })?.url)
-        .filter((u): u is string => typeof u === 'string')
-        .slice(0, 50),
+      references: referencesOf(cve.references),
       affected: [...byKey.values()],
     },
     skipped,
   };
+}
+
+/** A version bound of a CPE match: absent, or a clean string. */
+function rangeProblem(value: unknown, field: string): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string') return `${field} is not a string`;
+  const bad = identifierProblem(value, RECORD_LIMITS.version);
+  return bad ? `${field} ${bad}` : null;
+}
+
+/** A CVSS base score is 0.0–10.0 (CVSS v3.1 and v4.0 specifications); anything else is no score. */
+export function cvssScore(value: unknown): number | null {
+  const score = finiteOr(value, null);
+  return score !== null && score >= 0 && score <= 10 ? score : null;
 }

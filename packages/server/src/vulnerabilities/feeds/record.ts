@@ -1,4 +1,7 @@
+import { DomainError } from '../../errors.js';
+import { type ComponentKey, type Cpe, cpeComponentKey, parseCpe } from '../identifiers.js';
 import type { AffectedEntry } from '../ranges.js';
+import { clip } from './input.js';
 
 /** A vulnerability record from any source, normalised for storage and matching. */
 export interface VulnerabilityRecord {
@@ -33,7 +36,13 @@ export type ParsedDocument =
   | { kind: 'records'; format: 'osv' | 'nvd' | 'csaf'; records: VulnerabilityRecord[]; skipped: string[] }
   | { kind: 'kev'; catalogVersion: string; entries: KnownExploited[] };
 
-export class FeedFormatError extends Error {}
+/** A document that is not a usable vulnerability record; the import reports it by name and goes on. */
+export class FeedFormatError extends DomainError {
+  constructor(message: string) {
+    super('validation-failed', message);
+    this.name = 'FeedFormatError';
+  }
+}
 
 export function isoOrNull(value: unknown): string | null {
   if (typeof value !== 'string' || value === '') return null;
@@ -44,7 +53,7 @@ export function isoOrNull(value: unknown): string | null {
 }
 
 export function text(value: unknown, max = 20_000): string {
-  return typeof value === 'string' ? value.slice(0, max) : '';
+  return typeof value === 'string' ? clip(value, max) : '';
 }
 
 export function ratingOf(score: number | null): string | null {
@@ -54,4 +63,28 @@ export function ratingOf(score: number | null): string | null {
   if (score < 7) return 'medium';
   if (score < 9) return 'high';
   return 'critical';
+}
+
+/** Longest identifier fields of a record (ids, versions, package names, purls, CPEs, URLs). */
+export const RECORD_LIMITS = { id: 200, version: 200, name: 1000, purl: 2000, cpe: 1000, url: 2000 } as const;
+
+/**
+ * `parseCpe` of identifiers.ts throws URIError on a CPE 2.2 URI with a bad %-escape
+ * (`cpe:/a:%zz:x`); a feed's or an SBOM's CPE that cannot be read is unreadable, not a crash.
+ */
+export function cpeOrNull(value: string): Cpe | null {
+  try {
+    return parseCpe(value);
+  } catch {
+    return null;
+  }
+}
+
+/** `cpeComponentKey`, with the same guard as `cpeOrNull`. */
+export function cpeComponentKeyOrNull(value: string, componentVersion?: string | null): ComponentKey | null {
+  try {
+    return cpeComponentKey(value, componentVersion);
+  } catch {
+    return null;
+  }
 }

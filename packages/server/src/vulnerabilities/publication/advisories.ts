@@ -51,15 +51,37 @@ export class AdvisoryService {
     this.#publicUrl = deps.publicUrl;
   }
 
-  baseUrl(fallback: string): string {
-    return (this.#publicUrl ?? fallback).replace(/\/+$/, '');
+  /**
+   * Where documents say they live (CSAF `publisher.namespace` and `self` reference, OpenVEX `@id`,
+   * provider metadata): the configured `http.publicUrl`, never the request's Host header, which
+   * the client chooses. Without one it is `http://localhost`, which publishing refuses.
+   */
+  baseUrl(): string {
+    return (this.#publicUrl ?? UNCONFIGURED_URL).replace(/\/+$/, '');
+  }
+
+  /**
+   * Others fetch a published advisory at its URL (CSAF 2.0 section 7.1: requirement 3 asks for
+   * TLS, 5 for a URL on the provider's own domain): a loopback or unset address reaches nobody.
+   */
+  #assertPublishableUrl(): void {
+    const refuse = (message: string): never => {
+      throw new DomainError('validation-failed', `http.publicUrl: ${message}`, [
+        { field: '/http/publicUrl', message },
+      ]);
+    };
+    if (!this.#publicUrl)
+      refuse('not set; set it (BRICKLESS_PUBLIC_URL) to the https address others reach this server at');
+    const url = new URL(this.#publicUrl as string);
+    if (url.protocol !== 'https:') refuse(`${url.origin} is not https (CSAF 2.0 requirement 3)`);
+    if (isLocalHost(url.hostname))
+      refuse(`${url.hostname} is this machine; others cannot fetch documents there`);
   }
 
   async create(
     actor: string,
     orgId: string,
     input: { vulnerabilities: string[]; productIds?: string[]; title?: string; trackingId?: string },
-    baseUrl: string,
   ): Promise<Advisory> {
     if (input.vulnerabilities.length === 0) throw invalid('vulnerabilities', 'name at least one');
     const canonical: string[] = [];
@@ -120,14 +142,13 @@ export class AdvisoryService {
         details: { trackingId, vulnerabilities: canonical },
       });
     });
-    return this.get(orgId, id, baseUrl);
+    return this.get(orgId, id);
   }
 
   async #render(
     row: AdvisoriesTable,
     status: 'draft' | 'final',
     revisions: Array<{ date: string; summary: string }>,
-    baseUrl: string,
   ): Promise<Record<string, unknown>> {
     const org = await this.#db
       .selectFrom('organizations')
@@ -144,7 +165,7 @@ export class AdvisoryService {
         'validation-failed',
         'none of the named vulnerabilities matches a release of this organisation',
       );
-    const base = this.baseUrl(baseUrl);
+    const base = this.baseUrl();
     const year = (revisions[0]?.date ?? this.#clock.now().toISOString()).slice(0, 4);
     return buildCsaf({
       category: 'csaf_security_advisory',
@@ -160,7 +181,7 @@ export class AdvisoryService {
     });
   }
 
-  async get(orgId: string, id: string, baseUrl: string): Promise<Advisory> {
+  async get(orgId: string, id: string): Promise<Advisory> {
     const row = await this.#db
       .selectFrom('advisories')
       .selectAll()
@@ -171,12 +192,10 @@ export class AdvisoryService {
     let document = JSON.parse(row.document) as Record<string, unknown>;
     if (row.status === 'draft') {
       const now = this.#clock.now().toISOString();
-      document = await this.#render(
-        row,
-        'draft',
-        [...this.#revisions(row), { date: now, summary: 'Draft' }],
-        baseUrl,
-      ).catch((error) => {
+      document = await this.#render(row, 'draft', [
+        ...this.#revisions(row),
+        { date: now, summary: 'Draft' },
+      ]).catch((error) => {
         if (error instanceof DomainError) return { error: error.message };
         throw error;
       });
@@ -213,13 +232,7 @@ export class AdvisoryService {
   }
 
   /** Publishes (or republishes with a new revision) after the document passes validation. */
-  async publish(
-    actor: string,
-    orgId: string,
-    id: string,
-    input: { summary?: string },
-    baseUrl: string,
-  ): Promise<Advisory> {
+  async publish(actor: string, orgId: string, id: string, input: { summary?: string }): Promise<Advisory> {
     const row = await this.#db
       .selectFrom('advisories')
       .selectAll()
@@ -227,6 +240,7 @@ export class AdvisoryService {
       .where('id', '=', id)
       .executeTakeFirst();
     if (!row) throw notFound('advisory', id);
+    this.#assertPublishableUrl();
     const now = this.#clock.now().toISOString();
     const revisions = [
       ...this.#revisions(row),
@@ -236,7 +250,6 @@ export class AdvisoryService {
       { ...row, initial_release_date: row.initial_release_date ?? now },
       'final',
       revisions,
-      baseUrl,
     );
     const result = await validateCsaf(document);
     if (!result.isValid)
@@ -266,7 +279,7 @@ export class AdvisoryService {
         details: { trackingId: row.tracking_id, version: revisions.length },
       });
     });
-    return this.get(orgId, id, baseUrl);
+    return this.get(orgId, id);
   }
 
   async list(
@@ -315,4 +328,23 @@ export class AdvisoryService {
       productIds: JSON.parse(r.product_ids) as string[],
     }));
   }
+}
+
+const UNCONFIGURED_URL = 'http://localhost';
+
+/** `localhost`, `*.localhost` (RFC 6761 6.3), IPv4 loopback, IPv6 loopback and the unspecified addresses. */
+export function isLocalHost(hostname: string): boolean {
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    host === '0.0.0.0' ||
+    host === '::1' ||
+    host === '::' ||
+    host === '0:0:0:0:0:0:0:1'
+  );
 }

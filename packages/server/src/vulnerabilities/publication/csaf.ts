@@ -94,6 +94,14 @@ export function buildCsaf(input: CsafInput): Record<string, unknown> {
     if (firstFixed.length) productStatus.first_fixed = firstFixed;
     const remediations: Array<Record<string, unknown>> = [];
     const fixVersions = s.releases.filter((r) => r.firstFixed).map((r) => r.version);
+    // The maker's own action statements, word for word (CSAF 3.2.3.12), one remediation per text.
+    const actions = new Map<string, string[]>();
+    for (const r of s.releases)
+      if ((r.status === 'affected' || r.status === 'in_triage') && r.decision?.actionStatement)
+        actions.set(r.decision.actionStatement, [
+          ...(actions.get(r.decision.actionStatement) ?? []),
+          r.releaseId,
+        ]);
     if (knownAffected.length || underInvestigation.length) {
       const affectedIds = [...knownAffected, ...underInvestigation];
       if (fixVersions.length)
@@ -102,18 +110,22 @@ export function buildCsaf(input: CsafInput): Record<string, unknown> {
           details: `Update the firmware to ${fixVersions.join(' or ')} or later.`,
           product_ids: affectedIds,
         });
-      else {
-        const action = s.releases.find((r) => r.decision?.actionStatement)?.decision?.actionStatement;
+      for (const [details, productIds] of actions)
+        remediations.push({ category: 'mitigation', details, product_ids: productIds });
+      const covered = new Set([...actions.values()].flat());
+      const bare = affectedIds.filter((id) => !covered.has(id));
+      if (!fixVersions.length && bare.length)
         remediations.push({
-          category: action ? 'mitigation' : 'none_available',
-          details: action ?? 'A fix is being prepared; no remediation is available yet.',
-          product_ids: affectedIds,
+          category: 'none_available',
+          details: 'A fix is being prepared; no remediation is available yet.',
+          product_ids: bare,
         });
-      }
     }
     const flags: Array<Record<string, unknown>> = [];
     const threats: Array<Record<string, unknown>> = [];
     const byJustification = new Map<string, string[]>();
+    // The maker's impact statements, word for word (CSAF 3.2.3.13 `impact`), next to the flags.
+    const impacts = new Map<string, string[]>();
     for (const r of s.releases.filter((x) => x.status === 'not_affected' || x.status === 'false_positive')) {
       const justification =
         r.decision?.justification ?? (r.status === 'false_positive' ? 'component_not_present' : null);
@@ -122,13 +134,11 @@ export function buildCsaf(input: CsafInput): Record<string, unknown> {
           ...(byJustification.get(flagOf[justification]) ?? []),
           r.releaseId,
         ]);
-      else
-        threats.push({
-          category: 'impact',
-          details: r.decision?.impactStatement ?? 'Not affected.',
-          product_ids: [r.releaseId],
-        });
+      const impact = r.decision?.impactStatement ?? (justification ? null : 'Not affected.');
+      if (impact) impacts.set(impact, [...(impacts.get(impact) ?? []), r.releaseId]);
     }
+    for (const [details, productIds] of impacts)
+      threats.push({ category: 'impact', details, product_ids: productIds });
     for (const [label, productIds] of byJustification) flags.push({ label, product_ids: productIds });
     const cve = /^CVE-\d{4}-\d{4,}$/.test(s.vulnerability.id)
       ? s.vulnerability.id

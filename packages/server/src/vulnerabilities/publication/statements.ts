@@ -36,7 +36,7 @@ export async function collectStatements(
     const rows = await db
       .selectFrom('vulnerability_matches as m')
       .innerJoin('sboms as s', 's.id', 'm.sbom_id')
-      .innerJoin('vulnerabilities as v', 'v.id', 'm.vuln_id')
+      .innerJoin('vulnerability_groups as v', 'v.vuln_id', 'm.vuln_id')
       .select('v.canonical_id')
       .distinct()
       .where('s.org_id', '=', orgId)

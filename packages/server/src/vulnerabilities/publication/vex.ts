@@ -144,12 +144,14 @@ export function cycloneDxVex(
           ...(first.status === 'fixed'
             ? { response: ['update'] }
             : first.status === 'affected'
-              ? { response: ['will_not_fix', 'update'].slice(1) }
+              ? { response: ['update'] }
               : {}),
-          ...(d?.impactStatement || d?.actionStatement
-            ? { detail: [d.impactStatement, d.actionStatement].filter(Boolean).join('\n') }
-            : {}),
+          // The maker's impact statement as written; the action statement goes to `recommendation`.
+          ...(d?.impactStatement ? { detail: d.impactStatement } : {}),
         },
+        ...(d?.actionStatement && (first.status === 'affected' || first.status === 'in_triage')
+          ? { recommendation: d.actionStatement }
+          : {}),
         affects: releases.map((r) => ({ ref: r.releaseId })),
       });
     }

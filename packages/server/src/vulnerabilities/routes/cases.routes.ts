@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg } from '../../http/auth.js';
+import { authorizeOrg } from '../../http/authorize.js';
 import { Id, IsoDateTime, problemResponses } from '../../http/schemas.js';
 import type { Services } from '../../services.js';
-import { type DisclosureStatus, disclosureStatuses } from '../disclosures.js';
 import { type ReportStage, reportStages } from '../report-clock.js';
 
 const Any = Type.Object({}, { additionalProperties: true });
@@ -18,9 +17,9 @@ const Details = {
   description: Type.Optional(Type.String({ maxLength: 20_000 })),
 };
 
-/** CRA Art. 14 report cases, CSAF advisories and disclosure reports: the maker's side. */
+/** CRA Art. 14 report cases and CSAF advisories: the maker's side (disclosures.routes.ts: reports). */
 export function caseRoutes(app: FastifyInstance, services: Services): void {
-  const { orgs, reportCases, advisories, disclosures } = services;
+  const { orgs, reportCases, advisories } = services;
   const tags = ['vulnerabilities'];
 
   app.get<{
@@ -30,6 +29,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/report-cases',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'CRA Art. 14 report cases with their deadlines; `due=overdue` or `due=upcoming`',
         params: OrgParams,
@@ -45,7 +45,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return { items: await reportCases.list(orgId, request.query) };
     },
   );
@@ -57,6 +57,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/report-cases',
     {
       schema: {
+        'x-brickless-permission': 'security:write',
         tags,
         summary:
           'Open a case for a severe incident having an impact on the security of a product (Art. 14(3))',
@@ -74,7 +75,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const { productId, title, awareAt, ...details } = request.body;
       return reply.status(201).send(
         await reportCases.openIncident(principal.actor, orgId, {
@@ -91,6 +92,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/report-cases/:caseId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'A report case: clocks per stage and every submission',
         params: CaseParams,
@@ -98,7 +100,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return reportCases.get(orgId, request.params.caseId);
     },
   );
@@ -110,6 +112,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/report-cases/:caseId',
     {
       schema: {
+        'x-brickless-permission': 'security:write',
         tags,
         summary:
           'Add details (Member States, nature, mitigations), set when a corrective measure became available, or close',
@@ -126,7 +129,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const { correctiveAvailableAt, status, ...details } = request.body;
       return reportCases.update(principal.actor, orgId, request.params.caseId, {
         ...(correctiveAvailableAt ? { correctiveAvailableAt } : {}),
@@ -140,6 +143,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/report-cases/:caseId/draft',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'A draft of the early warning, notification or final report, filled from the fleet',
         params: CaseParams,
@@ -148,7 +152,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return reportCases.draft(orgId, request.params.caseId, request.query.stage);
     },
   );
@@ -165,6 +169,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/report-cases/:caseId/submissions',
     {
       schema: {
+        'x-brickless-permission': 'security:write',
         tags,
         summary: 'Record that a stage was submitted (who and when are taken from the token and the clock)',
         params: CaseParams,
@@ -181,7 +186,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return reply
         .status(201)
         .send(await reportCases.submit(principal.actor, orgId, request.params.caseId, request.body));
@@ -189,7 +194,6 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
   );
 
   const AdvParams = Type.Object({ org: Type.String({ maxLength: 100 }), advisoryId: Id('adv') });
-  const base = (request: { hostname: string }) => `https://${request.hostname}`;
 
   app.post<{
     Params: { org: string };
@@ -198,6 +202,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/advisories',
     {
       schema: {
+        'x-brickless-permission': 'security:write',
         tags,
         summary: 'Create a CSAF 2.0 security advisory (draft) from triage and fix data',
         params: OrgParams,
@@ -217,10 +222,8 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
-      return reply
-        .status(201)
-        .send(await advisories.create(principal.actor, orgId, request.body, base(request)));
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
+      return reply.status(201).send(await advisories.create(principal.actor, orgId, request.body));
     },
   );
 
@@ -228,6 +231,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/advisories',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Advisories, newest first',
         params: OrgParams,
@@ -235,7 +239,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return { items: await advisories.list(orgId) };
     },
   );
@@ -244,6 +248,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/advisories/:advisoryId',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'An advisory with its CSAF document (a draft is rendered from the current triage)',
         params: AdvParams,
@@ -251,8 +256,8 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
-      return advisories.get(orgId, request.params.advisoryId, base(request));
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
+      return advisories.get(orgId, request.params.advisoryId);
     },
   );
 
@@ -260,6 +265,7 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/advisories/:advisoryId/publish',
     {
       schema: {
+        'x-brickless-permission': 'security:write',
         tags,
         summary: 'Validate (BSI csaf-validator-lib) and publish, or republish as a new revision',
         params: AdvParams,
@@ -271,61 +277,8 @@ export function caseRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
-      return advisories.publish(
-        principal.actor,
-        orgId,
-        request.params.advisoryId,
-        request.body,
-        base(request),
-      );
-    },
-  );
-
-  app.get<{ Params: { org: string }; Querystring: { status?: DisclosureStatus } }>(
-    '/v1/orgs/:org/disclosures',
-    {
-      schema: {
-        tags,
-        summary: 'Vulnerability reports received through the public intake',
-        params: OrgParams,
-        querystring: Type.Object(
-          { status: Type.Optional(Lit(disclosureStatuses)) },
-          { additionalProperties: false },
-        ),
-        response: { 200: Any, ...problemResponses },
-      },
-    },
-    async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
-      return { items: await disclosures.list(orgId, request.query.status) };
-    },
-  );
-
-  app.patch<{
-    Params: { org: string; disclosureId: string };
-    Body: { status?: DisclosureStatus; publicNote?: string | null; vulnerabilityId?: string | null };
-  }>(
-    '/v1/orgs/:org/disclosures/:disclosureId',
-    {
-      schema: {
-        tags,
-        summary: "Move a report on; the public note is what the researcher's status page shows",
-        params: Type.Object({ org: Type.String({ maxLength: 100 }), disclosureId: Id('dsc') }),
-        body: Type.Object(
-          {
-            status: Type.Optional(Lit(disclosureStatuses)),
-            publicNote: Type.Optional(Type.Union([Type.String({ maxLength: 5000 }), Type.Null()])),
-            vulnerabilityId: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: Any, ...problemResponses },
-      },
-    },
-    async (request) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
-      return disclosures.update(principal.actor, orgId, request.params.disclosureId, request.body);
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
+      return advisories.publish(principal.actor, orgId, request.params.advisoryId, request.body);
     },
   );
 }

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DomainError, notFound } from '../../errors.js';
+import { checkInput } from '../../http/input.js';
 import type { Services } from '../../services.js';
-import { DISCLOSURE_LIMITS } from '../disclosures.js';
+import { disclosurePages, FORM_LIMIT } from './disclosure-pages.js';
 import { escapeHtml, PAGE_CSP, page } from './html.js';
-
-const FORM_LIMIT = 64 * 1024;
 
 /**
  * What the public sees without a token: security.txt (RFC 9116), the CSAF 2.0 provider (section 7:
@@ -24,12 +23,20 @@ const publicSummaries: Array<[RegExp, string]> = [
     /products\/:productId$/,
     'Product security page: support period and advisories (JSON, or HTML for browsers)',
   ],
+  [
+    /evidence-key$/,
+    "The organisation's evidence signing key and its rotations: pin it to verify evidence packs (404 before the first pack)",
+  ],
   [/\/report$/, 'Disclosure intake: the form (GET) and the submission (POST, JSON or form)'],
-  [/reports\/:token$/, "A researcher's report status (JSON, or HTML for browsers)"],
+  [
+    /reports\/:token$/,
+    "A researcher's private tracking link: status and messages (JSON, or HTML for browsers)",
+  ],
+  [/reports\/:token\/messages$/, 'A message from the researcher to the security team (JSON or form)'],
 ];
 
 export function publicRoutes(app: FastifyInstance, services: Services): void {
-  const { orgs, advisories, disclosures, store, clock } = services;
+  const { orgs, advisories, store, clock } = services;
 
   // Each public route is documented in the OpenAPI document under the tag `public`.
   app.addHook('onRoute', (route) => {
@@ -41,12 +48,19 @@ export function publicRoutes(app: FastifyInstance, services: Services): void {
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: FORM_LIMIT },
     (_request, body, done) => {
-      done(null, Object.fromEntries(new URLSearchParams(String(body))));
+      // Form fields pass the same input rules as JSON (no control characters, no prototype keys).
+      try {
+        const fields = Object.fromEntries(new URLSearchParams(String(body)));
+        checkInput(fields);
+        done(null, fields);
+      } catch (error) {
+        done(error as Error, undefined);
+      }
     },
   );
 
-  const base = (request: FastifyRequest): string =>
-    advisories.baseUrl(`${request.protocol}://${request.host}`);
+  // Public documents name the server by `http.publicUrl`, never by the Host header a client sends.
+  const base = (): string => advisories.baseUrl();
   const orgOf = async (slug: string) => {
     const org = await orgs.find(slug);
     if (!org) throw notFound('organisation', slug);
@@ -54,24 +68,24 @@ export function publicRoutes(app: FastifyInstance, services: Services): void {
   };
   const wellKnownOrg = async () => {
     if (services.publicOrganization) return orgOf(services.publicOrganization);
-    const list = await orgs.list({ limit: 2 });
-    if (list.items.length !== 1 || !list.items[0])
+    // Without publication.organization: the first organisation created (docs/vulnerabilities.md),
+    // so that a second organisation does not take the host's security.txt away.
+    const list = await orgs.list({ limit: 1 });
+    if (!list.items[0])
       throw new DomainError(
         'not-found',
         'set publication.organization to say whose security.txt and CSAF provider this host serves',
       );
     return list.items[0];
   };
-  const orgBase = (request: FastifyRequest, slug: string) =>
-    `${base(request)}/public/orgs/${encodeURIComponent(slug)}`;
+  const orgBase = (slug: string) => `${base()}/public/orgs/${encodeURIComponent(slug)}`;
 
   const securityTxt = async (
-    request: FastifyRequest,
     reply: FastifyReply,
     org: Awaited<ReturnType<typeof orgOf>>,
     canonical: string,
   ) => {
-    const b = orgBase(request, org.slug);
+    const b = orgBase(org.slug);
     const expires = new Date(clock.now().getTime() + 180 * 86_400_000);
     expires.setUTCHours(0, 0, 0, 0);
     const lines = [
@@ -88,21 +102,30 @@ export function publicRoutes(app: FastifyInstance, services: Services): void {
     return reply.type('text/plain; charset=utf-8').send(lines.join('\n'));
   };
 
-  app.get('/.well-known/security.txt', async (request, reply) => {
+  app.get('/.well-known/security.txt', async (_request, reply) => {
     const org = await wellKnownOrg();
-    return securityTxt(request, reply, org, `${base(request)}/.well-known/security.txt`);
+    return securityTxt(reply, org, `${base()}/.well-known/security.txt`);
   });
   app.get<{ Params: { org: string } }>('/public/orgs/:org/security.txt', async (request, reply) => {
     const org = await orgOf(request.params.org);
-    return securityTxt(request, reply, org, `${orgBase(request, org.slug)}/security.txt`);
+    return securityTxt(reply, org, `${orgBase(org.slug)}/security.txt`);
   });
 
-  const providerMetadata = async (
-    request: FastifyRequest,
-    org: Awaited<ReturnType<typeof orgOf>>,
-    wellKnown: boolean,
-  ) => {
-    const root = wellKnown ? `${base(request)}/.well-known/csaf` : `${orgBase(request, org.slug)}/csaf`;
+  // The public half of the key that signs the organisation's evidence packs, where an authority or
+  // customer can fetch it independently of the pack (issue 21 §1); never made by a visitor.
+  app.get<{ Params: { org: string } }>('/public/orgs/:org/evidence-key', async (request) => {
+    const org = await orgOf(request.params.org);
+    const key = await services.orgKeys.describe(org.id, { create: false });
+    if (!key)
+      throw new DomainError(
+        'not-found',
+        `${org.slug} has not signed an evidence pack yet, so it has no evidence key`,
+      );
+    return key;
+  });
+
+  const providerMetadata = async (org: Awaited<ReturnType<typeof orgOf>>, wellKnown: boolean) => {
+    const root = wellKnown ? `${base()}/.well-known/csaf` : `${orgBase(org.slug)}/csaf`;
     const published = await advisories.published(org.id);
     return {
       canonical_url: `${root}/provider-metadata.json`,
@@ -114,7 +137,7 @@ export function publicRoutes(app: FastifyInstance, services: Services): void {
       publisher: {
         category: 'vendor',
         name: org.name,
-        namespace: base(request),
+        namespace: base(),
         ...(org.securityContact ? { contact_details: org.securityContact } : {}),
       },
       role: 'csaf_provider',
@@ -185,8 +208,8 @@ export function publicRoutes(app: FastifyInstance, services: Services): void {
     async (request, reply) => listing(reply, await orgOf(request.params.org), request.params.year),
   );
 
-  app.get('/.well-known/csaf/provider-metadata.json', async (request) =>
-    providerMetadata(request, await wellKnownOrg(), true),
+  app.get('/.well-known/csaf/provider-metadata.json', async () =>
+    providerMetadata(await wellKnownOrg(), true),
   );
   app.get<{ Params: { file: string } }>('/.well-known/csaf/white/:file', async (request, reply) =>
     directory(reply, await wellKnownOrg(), request.params.file),
@@ -197,7 +220,7 @@ export function publicRoutes(app: FastifyInstance, services: Services): void {
       directory(reply, await wellKnownOrg(), `${request.params.year}/${request.params.file}`),
   );
   app.get<{ Params: { org: string } }>('/public/orgs/:org/csaf/provider-metadata.json', async (request) =>
-    providerMetadata(request, await orgOf(request.params.org), false),
+    providerMetadata(await orgOf(request.params.org), false),
   );
   app.get<{ Params: { org: string; file: string } }>(
     '/public/orgs/:org/csaf/white/:file',
@@ -223,7 +246,7 @@ export function publicRoutes(app: FastifyInstance, services: Services): void {
         )
         .executeTakeFirst();
       if (!product) throw notFound('product', request.params.productId);
-      const b = orgBase(request, org.slug);
+      const b = orgBase(org.slug);
       const relevant = (await advisories.published(org.id)).filter(
         (a) => a.productIds.length === 0 || a.productIds.includes(product.id),
       );
@@ -283,90 +306,6 @@ export function publicRoutes(app: FastifyInstance, services: Services): void {
     },
   );
 
-  // Disclosure intake: the form, the submission, the researcher's status page.
-  app.get<{ Params: { org: string } }>('/public/orgs/:org/report', async (request, reply) => {
-    const org = await orgOf(request.params.org);
-    return reply
-      .header('content-security-policy', PAGE_CSP)
-      .type('text/html; charset=utf-8')
-      .send(
-        page(
-          `Report a vulnerability to ${org.name}`,
-          `<h1>Report a vulnerability to ${escapeHtml(org.name)}</h1>
-<p>Your report goes to the security team. You get a tracking id and a status page; keep the link.</p>
-<form method="post" action="report">
-<label for="title">Title</label><input id="title" name="title" required maxlength="${DISCLOSURE_LIMITS.title}">
-<label for="productId">Product (optional)</label><input id="productId" name="productId" maxlength="100">
-<label for="description">What did you find, and how can we reproduce it?</label><textarea id="description" name="description" rows="12" required maxlength="${DISCLOSURE_LIMITS.description}"></textarea>
-<label for="contact">How can we reach you? (optional)</label><input id="contact" name="contact" maxlength="${DISCLOSURE_LIMITS.contact}">
-<button type="submit">Send report</button></form>`,
-        ),
-      );
-  });
-
-  app.post<{ Params: { org: string }; Body: Record<string, unknown> }>(
-    '/public/orgs/:org/report',
-    { bodyLimit: FORM_LIMIT },
-    async (request, reply) => {
-      const org = await orgOf(request.params.org);
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const str = (v: unknown): string | undefined =>
-        typeof v === 'string' && v.trim() !== '' ? v : undefined;
-      const title = str(body.title);
-      const description = str(body.description);
-      if (!title || !description)
-        throw new DomainError('validation-failed', 'title and description are required', [
-          { field: !title ? '/title' : '/description', message: 'required' },
-        ]);
-      const contact = str(body.contact);
-      const productId = str(body.productId);
-      const result = await disclosures.submit(
-        org.id,
-        { title, description, ...(contact ? { contact } : {}), ...(productId ? { productId } : {}) },
-        request.ip,
-      );
-      const statusUrl = `${base(request)}/public/reports/${result.trackingId}`;
-      if ((request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
-        return reply
-          .status(201)
-          .header('content-security-policy', PAGE_CSP)
-          .type('text/html; charset=utf-8')
-          .send(
-            page(
-              'Report received',
-              `<h1>Thank you</h1><p>Your report was received. Tracking id: <code>${escapeHtml(result.trackingId)}</code></p><p>Status: <a href="${escapeHtml(statusUrl)}">${escapeHtml(statusUrl)}</a></p>`,
-            ),
-          );
-      return reply.status(201).send({ ...result, statusUrl });
-    },
-  );
-
-  app.get<{ Params: { token: string }; Querystring: { format?: string } }>(
-    '/public/reports/:token',
-    async (request, reply) => {
-      const status = await disclosures.status(request.params.token);
-      const org = await orgs.get(status.orgId);
-      const data = {
-        organisation: org.name,
-        title: status.title,
-        status: status.status,
-        note: status.publicNote,
-        received: status.createdAt,
-        updated: status.updatedAt,
-      };
-      const wantsHtml =
-        request.query.format === 'html' ||
-        (request.query.format !== 'json' && (request.headers.accept ?? '').includes('text/html'));
-      if (!wantsHtml) return data;
-      return reply
-        .header('content-security-policy', PAGE_CSP)
-        .type('text/html; charset=utf-8')
-        .send(
-          page(
-            'Report status',
-            `<h1>${escapeHtml(data.title)}</h1><p>Sent to ${escapeHtml(data.organisation)} on ${escapeHtml(data.received.slice(0, 10))}.</p><p>Status: <strong>${escapeHtml(data.status)}</strong></p>${data.note ? `<p>${escapeHtml(data.note)}</p>` : ''}`,
-          ),
-        );
-    },
-  );
+  // Disclosure intake: the form, the submission, the researcher's private tracking link.
+  disclosurePages(app, services, { base, orgOf });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { authorizeOrg } from '../../http/auth.js';
+import { authorizeOrg } from '../../http/authorize.js';
+import { rawJsonOf } from '../../http/raw-json.js';
 import { Id, problemResponses } from '../../http/schemas.js';
 import type { Services } from '../../services.js';
 import { releaseVulnerabilities } from '../exposure.js';
@@ -20,6 +21,7 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
     {
       bodyLimit: SBOM_BODY_LIMIT,
       schema: {
+        'x-brickless-permission': 'releases:write',
         tags,
         summary:
           "Import the release's SBOM (CycloneDX JSON 1.4–1.6 or SPDX 2.3 JSON); replaces an earlier one",
@@ -31,10 +33,18 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return reply
         .status(201)
-        .send(await sboms.import(principal.actor, orgId, request.params.releaseId, request.body));
+        .send(
+          await sboms.import(
+            principal.actor,
+            orgId,
+            request.params.releaseId,
+            request.body,
+            rawJsonOf(request),
+          ),
+        );
     },
   );
 
@@ -42,6 +52,7 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/releases/:releaseId/sbom',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: "The release's SBOM: format, counts and the stored document's hash",
         params: Params,
@@ -49,7 +60,7 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return sboms.get(orgId, request.params.releaseId);
     },
   );
@@ -58,6 +69,7 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/releases/:releaseId/sbom/components',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: "The SBOM's components: name, version, purl, CPE, hashes, supplier",
         params: Params,
@@ -65,7 +77,7 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const sbom = await sboms.get(orgId, request.params.releaseId);
       return { items: await sboms.components(orgId, sbom.id) };
     },
@@ -75,6 +87,7 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/releases/:releaseId/sbom/cyclonedx',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'The stored SBOM exported as CycloneDX 1.6 JSON',
         params: Params,
@@ -82,7 +95,7 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request, reply) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const sbom = await sboms.get(orgId, request.params.releaseId);
       const release = await releases.get(orgId, sbom.releaseId);
       const product = await services.products.get(orgId, release.productId);
@@ -103,6 +116,7 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
     '/v1/orgs/:org/releases/:releaseId/vulnerabilities',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Vulnerabilities matched in the release, with their triage status',
         params: Params,
@@ -110,7 +124,7 @@ export function sbomRoutes(app: FastifyInstance, services: Services): void {
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const release = await releases.get(orgId, request.params.releaseId);
       const items = await releaseVulnerabilities(store.db, exposure, orgId, release);
       return { releaseId: release.id, version: release.version, items };

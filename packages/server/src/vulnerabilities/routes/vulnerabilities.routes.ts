@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError } from '../../errors.js';
-import { authorizeOrg, principalOf, requirePermission } from '../../http/auth.js';
-import { Id, IsoDateTime, problemResponses } from '../../http/schemas.js';
+import { principalOf } from '../../http/auth.js';
+import { authorizeOrg, requirePermission } from '../../http/authorize.js';
+import { Id, IsoDateTime, PageQuery, problemResponses } from '../../http/schemas.js';
 import type { Services } from '../../services.js';
+import { decodeCursor, toPage } from '../../store/pagination.js';
 import { deviceVulnerabilities } from '../exposure.js';
 import { vulnerabilityOverview } from '../overview.js';
+import { filterOverview, type OverviewFilter, pageOverview, severityRatings } from '../overview-filter.js';
 import { collectStatements } from '../publication/statements.js';
 import { csafVex, cycloneDxVex, openVex, type VexFormat, vexFormats } from '../publication/vex.js';
 import type { DecisionInput } from '../triage.js';
@@ -28,6 +31,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     {
       bodyLimit: IMPORT_BODY_LIMIT,
       schema: {
+        'x-brickless-permission': 'vulnerabilities:import',
         tags,
         summary:
           'Import OSV, NVD CVE 2.0, CISA KEV and CSAF 2.0 documents (platform admin); the newer `modified` wins',
@@ -47,7 +51,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request) => {
-      const principal = requirePermission(request, 'vulnerabilities:import');
+      const principal = requirePermission(request);
       return vulnerabilities.import(principal.actor, request.body.documents);
     },
   );
@@ -56,6 +60,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/platform/vulnerabilities/sync',
     {
       schema: {
+        'x-brickless-permission': 'vulnerabilities:import',
         tags,
         summary: 'Fetch and import the configured feeds (config vulnerabilities.feeds)',
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
@@ -63,7 +68,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request) => {
-      const principal = requirePermission(request, 'vulnerabilities:import');
+      const principal = requirePermission(request);
       if (services.vulnerabilityFeeds.length === 0)
         throw new DomainError('conflict', 'no feeds are configured (vulnerabilities.feeds)');
       return vulnerabilities.sync(principal.actor, services.vulnerabilityFeeds);
@@ -74,6 +79,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/platform/vulnerabilities/rematch',
     {
       schema: {
+        'x-brickless-permission': 'vulnerabilities:import',
         tags,
         summary: 'Match every record against every SBOM again (full rescan)',
         body: Type.Optional(Type.Object({}, { additionalProperties: false })),
@@ -81,7 +87,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request) => {
-      const principal = requirePermission(request, 'vulnerabilities:import');
+      const principal = requirePermission(request);
       return vulnerabilities.rematch(principal.actor);
     },
   );
@@ -90,6 +96,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/vulnerabilities/:vulnerabilityId',
     {
       schema: {
+        'x-brickless-permission': 'authenticated',
         tags,
         summary: 'A vulnerability by any of its ids: records, aliases, severity, KEV status',
         params: Type.Object({ vulnerabilityId: VulnId }),
@@ -102,25 +109,37 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     },
   );
 
-  app.get<{ Params: { org: string }; Querystring: { status?: 'open' | 'all' } }>(
+  app.get<{
+    Params: { org: string };
+    Querystring: OverviewFilter & { limit?: number; cursor?: string };
+  }>(
     '/v1/orgs/:org/vulnerabilities',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
-        summary: "The organisation's matched vulnerabilities with devices exposed, most urgent first",
+        summary:
+          "The organisation's matched vulnerabilities with devices exposed, most urgent first; paged when `limit` or `cursor` is given",
         params: OrgParams,
         querystring: Type.Object(
-          { status: Type.Optional(Lit(['open', 'all'])) },
+          {
+            status: Type.Optional(Lit(['open', 'all'])),
+            severity: Type.Optional(Lit(severityRatings)),
+            kev: Type.Optional(Type.Boolean({ description: 'true: only those in the KEV catalog' })),
+            triage: Type.Optional(Lit(triageStatuses)),
+            ...PageQuery,
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Any, ...problemResponses },
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
+      const { limit, cursor, ...filter } = request.query;
       const all = await vulnerabilityOverview(store.db, orgId);
-      const items = request.query.status === 'all' ? all : all.filter((v) => v.releasesExposed > 0);
-      return { items };
+      return pageOverview(filterOverview(all, filter), limit, cursor);
     },
   );
 
@@ -128,6 +147,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/orgs/:org/vulnerabilities/:vulnerabilityId/exposure',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Which products, releases, brands and how many devices are exposed',
         params: VulnParams,
@@ -135,24 +155,44 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return exposure.exposure(orgId, request.params.vulnerabilityId);
     },
   );
 
-  app.get<{ Params: { org: string; vulnerabilityId: string } }>(
+  app.get<{
+    Params: { org: string; vulnerabilityId: string };
+    Querystring: { limit?: number; cursor?: string };
+  }>(
     '/v1/orgs/:org/vulnerabilities/:vulnerabilityId/devices',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
-        summary: 'The exposed devices, one by one',
+        summary: 'The exposed devices, one by one, by device id; paged when `limit` or `cursor` is given',
         params: VulnParams,
+        querystring: Type.Object(
+          { ...PageQuery, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) },
+          { additionalProperties: false },
+        ),
         response: { 200: Any, ...problemResponses },
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
-      return { items: await exposure.exposedDevices(orgId, request.params.vulnerabilityId) };
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
+      const items = await exposure.exposedDevices(orgId, request.params.vulnerabilityId);
+      const { limit, cursor } = request.query;
+      if (limit === undefined && cursor === undefined) return { items, nextCursor: null };
+      // Keyset on the device id, as every other paged list: a page never repeats or skips a device.
+      const after = decodeCursor(cursor);
+      const sorted = items
+        .filter((d) => after === undefined || d.deviceId > after)
+        .sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+      return toPage(
+        sorted.map((d) => ({ ...d, id: d.deviceId })),
+        limit ?? 50,
+        ({ id: _, ...d }) => d,
+      );
     },
   );
 
@@ -160,6 +200,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/orgs/:org/vulnerabilities/:vulnerabilityId/decisions',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Triage decisions, oldest first',
         params: VulnParams,
@@ -167,7 +208,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const summary = await exposure.summary(request.params.vulnerabilityId);
       return { items: await triage.history(orgId, summary.id) };
     },
@@ -177,6 +218,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/orgs/:org/vulnerabilities/:vulnerabilityId/decisions',
     {
       schema: {
+        'x-brickless-permission': 'security:write',
         tags,
         summary: 'Record a triage decision (VEX) for a product or one release',
         params: VulnParams,
@@ -196,7 +238,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return reply
         .status(201)
         .send(await triage.decide(principal.actor, orgId, request.params.vulnerabilityId, request.body));
@@ -216,6 +258,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/orgs/:org/vulnerabilities/:vulnerabilityId/exploited',
     {
       schema: {
+        'x-brickless-permission': 'security:write',
         tags,
         summary: 'Mark it actively exploited: opens CRA Art. 14 report cases for the affected products',
         params: VulnParams,
@@ -233,7 +276,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'security:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       const e = await exposure.exposure(orgId, request.params.vulnerabilityId);
       const own = new Set(e.products.map((p) => p.productId));
       const productIds =
@@ -256,6 +299,9 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/orgs/:org/vulnerabilities/:vulnerabilityId/remediate',
     {
       schema: {
+        'x-brickless-permission': 'releases:write',
+        'x-brickless-permission-note':
+          'it creates a rollout: the security role decides, whoever ships releases rolls the fix out',
         tags,
         summary: 'Roll the fixing release out to exactly the exposed devices (a security rollout)',
         params: VulnParams,
@@ -274,7 +320,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request, reply) => {
-      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org, 'fleet:write');
+      const { orgId, principal } = await authorizeOrg(request, orgs, request.params.org);
       return reply
         .status(201)
         .send(
@@ -287,6 +333,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/orgs/:org/vulnerabilities/:vulnerabilityId/coverage',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Patch coverage: share of the exposed devices already fixed, now and over time',
         params: VulnParams,
@@ -294,7 +341,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       return exposure.coverage(orgId, request.params.vulnerabilityId);
     },
   );
@@ -303,6 +350,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/orgs/:org/devices/:deviceId/vulnerabilities',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: "The device's open vulnerabilities (its release's matches minus what triage closed)",
         params: Type.Object({ org: Type.String({ maxLength: 100 }), deviceId: Id('dev') }),
@@ -310,7 +358,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const device = await services.devices.get(orgId, request.params.deviceId);
       return {
         deviceId: device.id,
@@ -329,6 +377,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
     '/v1/orgs/:org/vex',
     {
       schema: {
+        'x-brickless-permission': 'fleet:read',
         tags,
         summary: 'Export triage as VEX: OpenVEX (default), CycloneDX 1.6 VEX or CSAF 2.0 csaf_vex',
         params: OrgParams,
@@ -344,7 +393,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       },
     },
     async (request, reply) => {
-      const { orgId } = await authorizeOrg(request, orgs, request.params.org, 'fleet:read');
+      const { orgId } = await authorizeOrg(request, orgs, request.params.org);
       const org = await orgs.get(orgId);
       const statements = await collectStatements(store.db, exposure, orgId, {
         ...(request.query.vulnerability ? { vulnerabilities: [request.query.vulnerability] } : {}),
@@ -352,7 +401,7 @@ export function vulnerabilityRoutes(app: FastifyInstance, services: Services): v
       });
       const ctx = {
         org: { slug: org.slug, name: org.name, contact: org.securityContact },
-        baseUrl: services.advisories.baseUrl(`https://${request.hostname}`),
+        baseUrl: services.advisories.baseUrl(),
         now: clock.now().toISOString(),
       };
       const format = request.query.format ?? 'openvex';

@@ -2,17 +2,20 @@ import { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../../audit/service.js';
 import type { Clock } from '../../clock.js';
-import { DomainError, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { newId } from '../../ids.js';
+import type { Outbox } from '../../notifications/outbox.js';
 import type { Database, SbomComponentKeysTable, SbomComponentsTable } from '../../store/schema.js';
 import { inTransaction } from '../../store/transaction.js';
 import type { ArtifactStore } from '../../updates/artifact-store.js';
 import type { ReleaseService } from '../../updates/releases.js';
 import { chunks } from '../chunks.js';
-import { cpeComponentKey, purlKeys } from '../identifiers.js';
+import { recordNewExposures } from '../exposure-events.js';
+import { cpeComponentKeyOrNull } from '../feeds/record.js';
+import { purlKeys } from '../identifiers.js';
 import type { Matcher } from '../matching.js';
 import type { ReportCaseService } from '../report-cases.js';
-import { parseSbom, type SbomComponent, SbomInvalid } from './parse.js';
+import { parseSbom, type SbomComponent } from './parse.js';
 
 export interface Sbom {
   id: string;
@@ -40,6 +43,7 @@ export interface StoredComponent extends SbomComponent {
 
 /** One SBOM per firmware release: imported, validated, matched on arrival, exported as CycloneDX. */
 export class SbomService {
+  readonly #outbox: Outbox;
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
@@ -56,7 +60,9 @@ export class SbomService {
     artifacts: ArtifactStore;
     matcher: Matcher;
     reportCases: ReportCaseService;
+    outbox: Outbox;
   }) {
+    this.#outbox = deps.outbox;
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
@@ -70,24 +76,19 @@ export class SbomService {
    * Validates and stores the release's SBOM, replacing an earlier one. A bad document changes
    * nothing and is refused with every problem found (field `/…` paths from the validator).
    */
-  async import(actor: string, orgId: string, releaseId: string, document: unknown): Promise<SbomImport> {
+  async import(
+    actor: string,
+    orgId: string,
+    releaseId: string,
+    document: unknown,
+    /** The document as it was sent: stored byte for byte, so its hash is the one the maker signs. */
+    raw?: string,
+  ): Promise<SbomImport> {
     const release = await this.#releases.get(orgId, releaseId);
-    let parsed: Awaited<ReturnType<typeof parseSbom>>;
-    try {
-      parsed = await parseSbom(document);
-    } catch (error) {
-      if (error instanceof SbomInvalid)
-        throw new DomainError(
-          'validation-failed',
-          error.message,
-          error.problems.map((p) => {
-            const at = p.indexOf(': ');
-            return at > 0 ? { field: p.slice(0, at), message: p.slice(at + 2) } : { field: '/', message: p };
-          }),
-        );
-      throw error;
-    }
-    const bytes = Buffer.from(JSON.stringify(document));
+    // A bad document throws SbomInvalid (validation-failed, every problem in `fields`) before
+    // anything is written.
+    const parsed = await parseSbom(document);
+    const bytes = Buffer.from(raw ?? JSON.stringify(document), 'utf8');
     const stored = await this.#artifacts.put(orgId, Readable.from([bytes]), bytes.length);
     const now = this.#clock.now();
     const id = newId('sbm', now);
@@ -108,8 +109,8 @@ export class SbomService {
     let unidentified = 0;
     for (const c of components) {
       const found = [
-        ...(c.purl ? purlKeys(c.purl) : []),
-        ...[c.cpe ? cpeComponentKey(c.cpe) : null].filter((k) => k !== null),
+        ...(c.purl ? purlKeys(c.purl, c.version) : []),
+        ...[c.cpe ? cpeComponentKeyOrNull(c.cpe, c.version) : null].filter((k) => k !== null),
       ];
       if (found.length === 0) unidentified++;
       const seen = new Set<string>();
@@ -171,6 +172,7 @@ export class SbomService {
         .execute();
       const result = await this.#matcher.matchSboms(trx, [id]);
       await this.#reportCases.openForKnownExploited(trx, result.added);
+      await recordNewExposures(this.#outbox, trx, result.added);
       await this.#audit.append(trx, orgId, {
         actor,
         action: 'sbom.import',
