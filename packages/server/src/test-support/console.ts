@@ -126,6 +126,12 @@ export async function startConsole(
       await page.keyboard.type(who.password);
       await page.keyboard.press('Enter');
       await page.waitForSelector('nav.sidenav', { state: 'visible' });
+      // The page after sign-in is a navigation: its heading takes the focus once it has rendered
+      // (components/page.tsx). Wait for that, or a test that focuses a link at once loses the
+      // focus to the heading a moment later on a loaded machine, and its Enter does nothing.
+      await page.waitForFunction(() => document.activeElement?.tagName === 'H1', undefined, {
+        timeout: 15_000,
+      });
     },
     async focused(page, expected, message) {
       const holds = () =>
