@@ -137,7 +137,13 @@ async function main(): Promise<void> {
       );
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const lines = result.rows.map((r) => r['QUERY PLAN']);
-      const scanned = new Set(lines.flatMap((l) => /on (telemetry_\w+)/.exec(l)?.[1] ?? [])).size;
+      const scanned = new Set(
+        lines.flatMap((l) =>
+          [...l.matchAll(/\bon (telemetry_\w+)/g)]
+            .map((m) => m[1] as string)
+            .filter((n) => !n.endsWith('_idx')),
+        ),
+      ).size;
       plans.push({ title, sql: compiled.sql, lines, ms, scanned, total });
       log(`${title}: ${ms.toFixed(1)} ms\n${lines.join('\n')}`);
     };
