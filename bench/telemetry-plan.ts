@@ -25,6 +25,7 @@ import {
 } from '../packages/server/src/telemetry/partitions.js';
 import { rawSeriesQuery, seriesQuery } from '../packages/server/src/telemetry/service.js';
 import { root } from '../test/support/cli.js';
+import { keyLines } from './plan-lines.js';
 
 const ROWS = Number(process.env.BENCH_TELEMETRY_ROWS ?? 100_000_000);
 const DAYS = Number(process.env.BENCH_TELEMETRY_DAYS ?? 25);
@@ -198,12 +199,6 @@ async function main(): Promise<void> {
     const dropMs = Date.now() - t0;
     log(`retention dropped ${dropped.join(', ')} in ${dropMs} ms (${before} partitions before)`);
 
-    const keyLines = (p: Plan) =>
-      p.lines.filter((l) =>
-        /Subplans Removed|Index Only Scan|Index Scan|Bitmap|Seq Scan|Append|Execution Time|Planning Time|Buffers: shared/.test(
-          l,
-        ),
-      );
     const section = `## Telemetry at 100 million rows
 
 Measured ${new Date().toISOString().slice(0, 10)} on this machine (${cpus().length} cores, shared with other work), PostgreSQL from \`BENCH_PG\`, by \`node --import tsx bench/telemetry-plan.ts\` (by hand, not in \`npm test\`; about ${Math.round((Date.now() - started) / 60_000)} minutes). ${loaded.toLocaleString('en')} readings: ${DEVICES.toLocaleString('en')} devices × ${FIELDS.length} fields × ${PER_DAY} readings a day × ${DAYS} days, one partition a day (migration 0030, docs/architecture.md "Telemetry at scale"), devices interleaved in time order as ingest writes them. Load inside the database (generate_series, one day per batch) ${fillS.toFixed(0)} s, both indexes ${indexS.toFixed(0)} s; ${size.rows[0]?.heap} of rows, ${size.rows[0]?.total} with indexes.
@@ -215,14 +210,14 @@ ${plans
     (p) => `### ${p.title}: ${p.ms.toFixed(1)} ms round trip, ${p.scanned} of ${p.total} partitions read
 
 \`\`\`text
-${keyLines(p).join('\n')}
+${keyLines(p.lines).join('\n')}
 \`\`\``,
   )
   .join('\n\n')}
 
-Retention dropped ${dropped.length} whole day${dropped.length === 1 ? '' : 's'} (${dropped.join(', ')}, ${(loaded / DAYS).toLocaleString('en')} rows each) in ${dropMs} ms; the row-by-row delete above is what remains for the boundary day.
+Retention at a cut-off 1.5 days after the oldest reading: deleting those rows one by one (the plan above, rolled back) took ${plans.at(-1)?.ms.toFixed(0)} ms; dropping the oldest day whole (${dropped.join(', ')}, ${(loaded / DAYS).toLocaleString('en')} rows) took ${dropMs} ms, after which only the boundary day's older rows are deleted one by one.
 
-Reading: every query with a time range reads only the partitions of that range (\`Subplans Removed\` counts the pruned ones, the planner drops the rest before execution) and within each the \`(device_id, field, ts)\` index, so its cost follows the device's readings in the range, not the table's size. A query without a range (the API's default \`from\`) visits every partition's index once; with \`limit\` and \`order by ts\` the Merge Append stops after the first rows. The console's fleet pages (device list, overview) do not read telemetry.
+Reading: every query with a time range reads only the partitions of that range (the planner prunes the others before execution, so they do not appear in the plan; \`N of M partitions read\` above counts them) and within each the \`(device_id, field, ts)\` index, so its cost follows the device's readings in the range, not the table's size. A query without a range (the API's default \`from\`), or one reaching before the oldest partition, also reads the DEFAULT partition; without a range it visits every partition's index once; with \`limit\` and \`order by ts\` the Merge Append stops after the first rows. The console's fleet pages (device list, overview) do not read telemetry.
 `;
     const file = join(root, 'docs', 'benchmarks.md');
     const current = readFileSync(file, 'utf8');
