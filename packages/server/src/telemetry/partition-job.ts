@@ -22,7 +22,16 @@ export function startPartitionMaintenance(
   everyMs = PARTITION_JOB_MS,
 ): () => void {
   const run = async () => onRun(await maintainPartitions(deps.db, deps.clock.now().getTime(), retentionDays));
-  run().catch(onError);
-  const timer = every(everyMs, run, onError);
-  return () => clearInterval(timer);
+  // The timer starts when the first run is over, so the two never race for the same partition.
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  run()
+    .catch(onError)
+    .finally(() => {
+      if (!stopped) timer = every(everyMs, run, onError);
+    });
+  return () => {
+    stopped = true;
+    if (timer) clearInterval(timer);
+  };
 }

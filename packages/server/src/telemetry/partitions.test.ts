@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Kysely, sql } from 'kysely';
+import { ManualClock } from '../clock.js';
 import { liveColumns } from '../escrow/tables.js';
 import { openStore, type Store } from '../store/db.js';
 import { migrateTo, migrateToLatest } from '../store/migrate.js';
 import { migrations } from '../store/migrations/index.js';
 import type { Database } from '../store/schema.js';
 import { freshDatabase, type TestDatabase, testDialects } from '../store/test-helper.js';
+import { startPartitionMaintenance } from './partition-job.js';
 import {
   AHEAD_DAYS,
   createPartitions,
@@ -17,6 +19,7 @@ import {
   isPartitioned,
   LEGACY_PARTITION,
   listPartitions,
+  type MaintenanceResult,
   maintainPartitions,
   partitionName,
   partitionTables,
@@ -126,6 +129,13 @@ if (testDialects.includes('postgres')) {
         assert.ok(columns.has('telemetry'));
         for (const name of names) assert.equal(columns.has(name), false, name);
         assert.equal(columns.has(DEFAULT_PARTITION), false);
+
+        // And back: one plain table with every row (migration 0030's down).
+        const all = await allRows(db);
+        await migrateTo(db, BEFORE_0030);
+        assert.equal(await isPartitioned(db), false);
+        assert.deepEqual(await partitionTables(db), new Set());
+        assert.deepEqual(await allRows(db), all);
       });
     });
 
@@ -185,6 +195,34 @@ if (testDialects.includes('postgres')) {
 
         // createPartitions (a bulk load's days) skips days that exist.
         assert.deepEqual(await createPartitions(db, [today, today - 1]), [partitionName(today - 1)]);
+      });
+    });
+
+    it('serve runs the job at start, then every interval', async () => {
+      await withDatabase(async (store) => {
+        await migrateToLatest(store.db);
+        const later = Date.now() + 20 * DAY_MS;
+        const clock = new ManualClock(new Date(later).toISOString());
+        const runs: MaintenanceResult[] = [];
+        const errors: unknown[] = [];
+        const stop = startPartitionMaintenance(
+          { db: store.db, clock },
+          0,
+          (e) => errors.push(e),
+          (r) => runs.push(r),
+          50,
+        );
+        try {
+          for (let i = 0; i < 200 && runs.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+        } finally {
+          stop();
+        }
+        assert.deepEqual(errors, []);
+        assert.deepEqual(
+          runs[0]?.created,
+          Array.from({ length: AHEAD_DAYS + 1 }, (_, i) => partitionName(dayOf(later) + i)),
+        );
+        assert.deepEqual(runs[1], { created: [], moved: 0 });
       });
     });
   });
