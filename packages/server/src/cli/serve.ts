@@ -12,6 +12,7 @@ import { invitationUrl } from '../people/invitations.js';
 import { startPeopleRetention } from '../people/jobs.js';
 import { startProductRetention } from '../rights/retention.js';
 import { loadMasterKey } from '../secrets/master-key.js';
+import { startPartitionMaintenance } from '../telemetry/partition-job.js';
 import { ensureTls } from '../tls/certs.js';
 import { startUpdateJobs } from '../updates/jobs.js';
 import { VERSION } from '../version.js';
@@ -108,6 +109,16 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     3_600_000,
     (error) => logger.error({ err: error }, 'telemetry retention failed'),
   );
+  // Telemetry's day partitions a week ahead on PostgreSQL (issue 19 §5, docs/architecture.md).
+  const stopPartitions = startPartitionMaintenance(
+    { db: app.services.store.db, clock: app.services.clock },
+    config.telemetry.retentionDays,
+    (error) => logger.error({ err: error }, 'telemetry partition maintenance failed'),
+    (result) => {
+      if (result.created.length > 0 || result.moved > 0)
+        logger.info({ created: result.created, moved: result.moved }, 'telemetry partitions');
+    },
+  );
   // Ended sessions, stale sign-in challenges and long-expired invitations (issue 16).
   const stopPeopleRetention = startPeopleRetention(app.services, (error) =>
     logger.error({ err: error }, 'sign-in retention failed'),
@@ -136,6 +147,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
   const stopRetention = () => {
     stopWebhooks();
     stopTelemetryRetention();
+    stopPartitions();
     stopPeopleRetention();
     stopProductRetention();
     stopMetricSnapshots();

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { migrations } from '../store/migrations/index.js';
 import type { Database } from '../store/schema.js';
+import { partitionTables } from '../telemetry/partitions.js';
 
 /**
  * Every table an escrow deposit carries, in the order a restore inserts them: the order the
@@ -138,7 +139,9 @@ const NUMERIC = /^(integer|int|int2|int4|int8|bigint|smallint|real|float4|float8
  * with a table this list does not know: a deposit must never leave data behind silently.
  */
 export async function liveColumns(db: Kysely<Database>): Promise<Map<string, ColumnInfo[]>> {
-  const tables = await db.introspection.getTables();
+  // The partitions of `telemetry` (PostgreSQL, migration 0030) are deposited through their parent.
+  const partitions = await partitionTables(db);
+  const tables = (await db.introspection.getTables()).filter((t) => !partitions.has(t.name));
   const known = new Set(ESCROW_TABLES.map((t) => t.name));
   const unknown = tables
     .map((t) => t.name)

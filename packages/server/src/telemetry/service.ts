@@ -14,6 +14,7 @@ import { ProductModelCache } from '../fleet/model-cache.js';
 import { BatchWriter } from '../store/batch-writer.js';
 import type { Database, TelemetryTable } from '../store/schema.js';
 import { inTransaction } from '../store/transaction.js';
+import { dropPartitionsBefore } from './partitions.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
@@ -61,6 +62,14 @@ const INSERT_CHUNK = 500;
  */
 export const DEDUP_WINDOW_MS = 7 * 86_400_000;
 
+/** What one retention pass removed. */
+export interface PruneResult {
+  /** Rows deleted one by one (the boundary day, the DEFAULT partition, all of them on SQLite). */
+  rows: number;
+  /** Day partitions dropped whole (PostgreSQL). */
+  partitions: string[];
+}
+
 /** A value waiting in the batch writer, with the message it came in. */
 interface PendingValue {
   row: TelemetryTable;
@@ -92,6 +101,59 @@ export function messageKey(batch: TelemetryBatch): string | null {
   if (batch.readings.every((r) => r.time !== undefined))
     return `h:${createHash('sha256').update(JSON.stringify(batch)).digest('hex')}`;
   return null;
+}
+
+/** The bounds of a series query in ms, as the service passes them to the database. */
+export interface SeriesBounds {
+  field: string;
+  from: number;
+  to: number;
+  limit: number;
+}
+
+function seriesBase(db: Kysely<Database>, orgId: string, deviceId: string, q: SeriesBounds) {
+  return db
+    .selectFrom('telemetry')
+    .where('org_id', '=', orgId)
+    .where('device_id', '=', deviceId)
+    .where('field', '=', q.field)
+    .where('ts', '>=', q.from)
+    .where('ts', '<=', q.to);
+}
+
+/**
+ * A series' raw readings, oldest first. Exported so that the plan test and bench/telemetry-plan.ts
+ * explain the very query the API runs (partition pruning on `ts`, issue 19 §5).
+ */
+export function rawSeriesQuery(db: Kysely<Database>, orgId: string, deviceId: string, q: SeriesBounds) {
+  return seriesBase(db, orgId, deviceId, q)
+    .select(['ts', 'num_value', 'text_value'])
+    .orderBy('ts')
+    .limit(q.limit);
+}
+
+/** A series aggregated per bucket of `bucketMs` (numbers only); exported like rawSeriesQuery. */
+export function seriesQuery(
+  db: Kysely<Database>,
+  orgId: string,
+  deviceId: string,
+  q: SeriesBounds & { bucketMs: number },
+) {
+  const size = Math.floor(q.bucketMs);
+  // A literal, not a parameter: drivers bind JS numbers as REAL, which would make the
+  // division fractional on SQLite. `size` is an integer computed here, never client text.
+  const bucket = sql<number>`(ts / ${sql.lit(size)}) * ${sql.lit(size)}`;
+  return seriesBase(db, orgId, deviceId, q)
+    .select([
+      bucket.as('bucket'),
+      (eb) => eb.fn.min('num_value').as('min'),
+      (eb) => eb.fn.max('num_value').as('max'),
+      (eb) => eb.fn.avg('num_value').as('avg'),
+      (eb) => eb.fn.countAll().as('count'),
+    ])
+    .groupBy(bucket)
+    .orderBy(bucket)
+    .limit(q.limit);
 }
 
 /**
@@ -290,30 +352,14 @@ export class TelemetryService {
       throw new DomainError('validation-failed', 'from must not be after to', [
         { field: '/from', message: 'after to' },
       ]);
-    const base = this.#db
-      .selectFrom('telemetry')
-      .where('org_id', '=', orgId)
-      .where('device_id', '=', deviceId)
-      .where('field', '=', query.field)
-      .where('ts', '>=', from)
-      .where('ts', '<=', to);
     if (query.bucketMs) {
-      const size = Math.floor(query.bucketMs);
-      // A literal, not a parameter: drivers bind JS numbers as REAL, which would make the
-      // division fractional on SQLite. `size` is an integer computed here, never client text.
-      const bucket = sql<number>`(ts / ${sql.lit(size)}) * ${sql.lit(size)}`;
-      const rows = await base
-        .select([
-          bucket.as('bucket'),
-          (eb) => eb.fn.min('num_value').as('min'),
-          (eb) => eb.fn.max('num_value').as('max'),
-          (eb) => eb.fn.avg('num_value').as('avg'),
-          (eb) => eb.fn.countAll().as('count'),
-        ])
-        .groupBy(bucket)
-        .orderBy(bucket)
-        .limit(query.limit)
-        .execute();
+      const rows = await seriesQuery(this.#db, orgId, deviceId, {
+        field: query.field,
+        from,
+        to,
+        bucketMs: query.bucketMs,
+        limit: query.limit,
+      }).execute();
       return rows.map((r) => ({
         time: new Date(Number(r.bucket)).toISOString(),
         min: r.min === null ? null : Number(r.min),
@@ -322,11 +368,12 @@ export class TelemetryService {
         count: Number(r.count),
       }));
     }
-    const rows = await base
-      .select(['ts', 'num_value', 'text_value'])
-      .orderBy('ts')
-      .limit(query.limit)
-      .execute();
+    const rows = await rawSeriesQuery(this.#db, orgId, deviceId, {
+      field: query.field,
+      from,
+      to,
+      limit: query.limit,
+    }).execute();
     return rows.map((r) => ({
       time: new Date(Number(r.ts)).toISOString(),
       value:
@@ -347,13 +394,18 @@ export class TelemetryService {
     return Number(result.numDeletedRows);
   }
 
-  /** Deletes readings older than the cut-off (retention); returns how many. */
-  async prune(olderThan: Date): Promise<number> {
-    const result = await this.#db
-      .deleteFrom('telemetry')
-      .where('ts', '<', olderThan.getTime())
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+  /**
+   * Deletes readings older than the cut-off (retention). On PostgreSQL each day partition that lies
+   * wholly before the cut-off is dropped (every row in it is older, so the delete would have
+   * removed all of them; docs/architecture.md "Telemetry at scale"), then the remaining older
+   * rows (the boundary day, the DEFAULT partition) are deleted one by one, as on SQLite. Returns
+   * the rows deleted one by one and the partitions dropped.
+   */
+  async prune(olderThan: Date): Promise<PruneResult> {
+    const cutoff = olderThan.getTime();
+    const partitions = await dropPartitionsBefore(this.#db, cutoff);
+    const result = await this.#db.deleteFrom('telemetry').where('ts', '<', cutoff).executeTakeFirst();
+    return { rows: Number(result.numDeletedRows), partitions };
   }
 
   /**
