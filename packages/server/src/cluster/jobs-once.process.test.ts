@@ -71,7 +71,7 @@ for (const dialect of testDialects) {
         store.db,
       );
       const started = await Promise.all(['a', 'b', 'c'].map((name) => startNode(database.url, name)));
-      ['a', 'b', 'c'].forEach((name, i) => nodes.set(name, started[i] as ChildProcess));
+      for (const [i, name] of ['a', 'b', 'c'].entries()) nodes.set(name, started[i] as ChildProcess);
     });
     after(async () => {
       for (const child of nodes.values()) child.kill('SIGKILL');
