@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/db.js';
 import type { JobLeases } from './leases.js';
-import type { NodeRegistry, NodeRegistryDeps } from './nodes.js';
+import { aliveNodes, type NodeRegistry, type NodeRegistryDeps } from './nodes.js';
 import { reapDeadNodes, reapOrphans } from './reaper.js';
 
 /** How often the orphan sweep runs (reaper.ts says why it is rare). */
@@ -33,7 +33,14 @@ export class Cluster {
     this.#deps = deps;
     this.node = deps.node;
     this.jobs = deps.jobs;
-    deps.node.onBeat(() => deps.gateway.dropTakenOver());
+    // Only when another node is alive: alone, no one can have taken a device over, and a single
+    // SQLite node with a large fleet is spared reading every connected device every heartbeat.
+    deps.node.onBeat(async () => {
+      const others = (await aliveNodes(deps.store.db, deps.store.dialect, deps.node.timings.expiryMs)).filter(
+        (n) => n.id !== deps.node.id,
+      );
+      if (others.length > 0) await deps.gateway.dropTakenOver();
+    });
     deps.node.onRevived(async () => deps.gateway.reassertPresence());
   }
 
