@@ -7,6 +7,9 @@ import { AuthorizationService } from './apps/authorization.js';
 import { AppRegistry } from './apps/registry.js';
 import { AppTokenService } from './apps/tokens.js';
 import { type Clock, systemClock } from './clock.js';
+import { Cluster } from './cluster/cluster.js';
+import { JobLeases, type JobScheduler } from './cluster/leases.js';
+import { NodeRegistry, type NodeTimings } from './cluster/nodes.js';
 import { CommandService } from './commands/service.js';
 import type { DeploymentFacts } from './continuity/deployment.js';
 import { EndpointService } from './continuity/endpoints.js';
@@ -91,8 +94,10 @@ export interface AppOptions {
   migrate?: boolean;
   /** For the in-process CLI: requests carrying the app's nonce act as this principal. */
   localPrincipal?: Principal;
-  /** This node's name in presence records (default: the host name). */
+  /** This node's name in presence records and `nodes` (default: the host name; `serve`: config `cluster.nodeId`). */
   nodeId?: string;
+  /** Heartbeat and expiry of this node (config `cluster.*`; cluster/nodes.ts has the defaults). */
+  cluster?: Partial<NodeTimings>;
   /** Device gateway limits beyond the defaults (config `mqtt.connectsPerSecond`, …). */
   gatewayLimits?: Partial<GatewayLimits>;
   /** Compile route schemas on first use (`serve` and the CLI start faster); eager by default, so a broken schema fails at build. */
@@ -127,6 +132,8 @@ export interface App {
   localNonce: string | null;
   /** Hears changes other processes made through the database; `serve` starts it. */
   changes: ChangeListener;
+  /** This node in the cluster: heartbeat, presence reaper (cluster/cluster.ts); `serve` starts it. */
+  cluster: Cluster;
   close(): Promise<void>;
 }
 
@@ -147,6 +154,8 @@ export function createServices(
     deployment?: DeploymentFacts;
     mail?: MailSettings;
     webhooksAllowPrivateTargets?: boolean;
+    /** Lease-held periodic jobs; by default leases held by this process under the host name. */
+    jobs?: JobScheduler;
   } = {},
 ): Services {
   // Raises a change notification in the transaction of every change a running server acts on.
@@ -293,6 +302,13 @@ export function createServices(
     escrowSchedule: extra.escrowSchedule ?? null,
     deployment: extra.deployment ?? null,
     metrics,
+    jobs:
+      extra.jobs ??
+      new JobLeases({
+        db: store.db,
+        dialect: store.dialect,
+        holder: `${hostname()}#${randomBytes(6).toString('hex')}`,
+      }),
   };
 }
 
@@ -348,6 +364,23 @@ export async function createApp(options: AppOptions): Promise<App> {
     await store.close();
     throw error;
   }
+  // This node in a cluster (issue 19): built before the services, whose jobs hold its leases.
+  let log: FastifyBaseLogger | null = null;
+  const nodeLogger = {
+    info: (details: object, message: string) => log?.info(details, message),
+    warn: (details: object, message: string) => log?.warn(details, message),
+    error: (details: object, message: string) => log?.error(details, message),
+  };
+  const nodeId = options.nodeId ?? hostname();
+  const node = new NodeRegistry(
+    { db: store.db, dialect: store.dialect, logger: nodeLogger },
+    { id: nodeId, version: VERSION },
+    options.cluster ?? {},
+  );
+  const jobs = new JobLeases(
+    { db: store.db, dialect: store.dialect, holder: node.holder, logger: nodeLogger },
+    { ttlMs: node.timings.expiryMs, pollMs: node.timings.heartbeatMs },
+  );
   const artifacts =
     typeof options.artifacts === 'string'
       ? new FilesystemArtifactStore(options.artifacts)
@@ -368,6 +401,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       ...(options.deployment ? { deployment: options.deployment } : {}),
       ...(options.mail ? { mail: options.mail } : {}),
       ...(options.webhooksAllowPrivateTargets ? { webhooksAllowPrivateTargets: true } : {}),
+      jobs,
     },
   );
   const localNonce = options.localPrincipal ? randomBytes(32).toString('hex') : null;
@@ -382,12 +416,13 @@ export async function createApp(options: AppOptions): Promise<App> {
       : {}),
   });
   await http.ready();
+  log = http.log;
   watchDatabase(store, services.metrics, () => http.log);
   // A disabled or deleted device is cut off at once, as if its credential were revoked.
   services.devices.on('deactivated', (deviceId) => services.credentials.emit('revoked', deviceId));
   const gateway = new MqttGateway(
     {
-      nodeId: options.nodeId ?? hostname(),
+      nodeId,
       db: store.db,
       clock: services.clock,
       credentials: services.credentials,
@@ -414,6 +449,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     apply: (change) => applyChange(services, change),
     onError: (error, context) => http.log.error({ err: error }, context),
   });
+  const cluster = new Cluster({ node, jobs, store, clock: services.clock, gateway, logger: nodeLogger });
   return {
     services,
     http,
@@ -421,10 +457,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     migration,
     localNonce,
     changes,
+    cluster,
     close: async () => {
       await changes.close();
       services.mailer.close();
       await gateway.close();
+      // After the gateway wrote its devices offline: then this node's row goes.
+      await cluster.stop();
       await http.close();
       await store.close();
     },

@@ -138,6 +138,18 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    // Many nodes, one fleet (issue 19 §2, §3): this node's id and its heartbeat (cluster/nodes.ts).
+    cluster: Type.Object(
+      {
+        /** This node's id in `nodes` and devices.connected_node; default host name and HTTP port. */
+        nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s#]+$' })),
+        /** How often this node writes its heartbeat, in milliseconds. */
+        heartbeatMs: Type.Integer({ minimum: 10, maximum: 600_000 }),
+        /** Silent this long, a node is dead: its devices go offline, its jobs move; at least 3 heartbeats. */
+        expiryMs: Type.Integer({ minimum: 30, maximum: 3_600_000 }),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -191,6 +203,9 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MAIL_ALLOW_UNVERIFIED_TLS: 'mail.allowUnverifiedTls',
   BRICKLESS_WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'webhooks.allowPrivateTargets',
   BRICKLESS_OWNER_END_OF_SUPPORT_LEAD_DAYS: 'owners.endOfSupportLeadDays',
+  BRICKLESS_NODE_ID: 'cluster.nodeId',
+  BRICKLESS_CLUSTER_HEARTBEAT_MS: 'cluster.heartbeatMs',
+  BRICKLESS_CLUSTER_EXPIRY_MS: 'cluster.expiryMs',
 };
 
 const numericKeys = new Set([
@@ -209,6 +224,8 @@ const numericKeys = new Set([
   'audit.checkpointIntervalMinutes',
   'sessions.idleMinutes',
   'sessions.absoluteHours',
+  'cluster.heartbeatMs',
+  'cluster.expiryMs',
 ]);
 const booleanKeys = new Set(['http.tls', 'mail.allowUnverifiedTls', 'webhooks.allowPrivateTargets']);
 const listKeys = new Set(['tls.hostnames', 'vulnerabilities.feeds', 'escrow.recipients']);
@@ -333,6 +350,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     mail: { allowUnverifiedTls: false },
     owners: { endOfSupportLeadDays: [180, 30] },
     webhooks: { allowPrivateTargets: false },
+    cluster: { heartbeatMs: 2_000, expiryMs: 10_000 },
     log: { level: 'info' },
   };
   const config = merge(defaults, { ...layer, dataDir });
@@ -356,6 +374,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new DomainError(
       'validation-failed',
       `config: mqtt.unauthenticatedPerAddress (${mqtt.unauthenticatedPerAddress}, from ${from('mqtt.unauthenticatedPerAddress')}) must not be over mqtt.unauthenticatedTotal (${mqtt.unauthenticatedTotal}, from ${from('mqtt.unauthenticatedTotal')}): one address could hold every pending place`,
+    );
+  }
+  const { cluster } = config as unknown as Config;
+  if (cluster.expiryMs < 3 * cluster.heartbeatMs) {
+    const from = (key: string) => origin.get(key) ?? (fileName ? `config file ${fileName}` : 'defaults');
+    throw new DomainError(
+      'validation-failed',
+      `config: cluster.expiryMs (${cluster.expiryMs}, from ${from('cluster.expiryMs')}) must be at least three heartbeats (cluster.heartbeatMs ${cluster.heartbeatMs}, from ${from('cluster.heartbeatMs')}): a node must be able to miss two before it counts as dead`,
     );
   }
   return config as unknown as Config;

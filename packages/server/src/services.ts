@@ -4,6 +4,7 @@ import type { AppRegistry } from './apps/registry.js';
 import type { AppTokenService } from './apps/tokens.js';
 import type { AuditLog } from './audit/service.js';
 import type { Clock } from './clock.js';
+import type { JobScheduler } from './cluster/leases.js';
 import type { CommandService } from './commands/service.js';
 import type { DeploymentFacts } from './continuity/deployment.js';
 import type { EndpointService } from './continuity/endpoints.js';
@@ -161,4 +162,6 @@ export interface Services {
   /** How `serve` runs (TLS, custom config keys) for the takeover readiness report; null in the CLI and tests. */
   deployment: DeploymentFacts | null;
   metrics: Metrics;
+  /** Periodic jobs that run on one node of the cluster at a time (cluster/leases.ts, decision 0029). */
+  jobs: JobScheduler;
 }

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { bootstrapFirstAdmin } from '../access/bootstrap.js';
 import { createApp } from '../app.js';
 import { PUBLISHED_PATH, startCheckpointPublisher } from '../audit/publisher.js';
+import { defaultNodeId } from '../cluster/nodes.js';
 import { deploymentFacts } from '../continuity/deployment.js';
 import { startEscrowSchedule } from '../escrow/service.js';
 import { startMetricSnapshots } from '../metrics/snapshots.js';
@@ -77,9 +78,21 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     deployment: deploymentFacts(config),
     mail: config.mail,
     webhooksAllowPrivateTargets: config.webhooks.allowPrivateTargets,
+    // This node in a cluster (issue 19; docs/architecture.md, "Jobs and presence in a cluster").
+    nodeId: config.cluster.nodeId ?? defaultNodeId(config.http.port),
+    cluster: { heartbeatMs: config.cluster.heartbeatMs, expiryMs: config.cluster.expiryMs },
   });
   try {
     await app.http.listen({ host: config.http.host, port: config.http.port });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  // Registered (and beating) before the gateway takes devices: the others' reaper must never find
+  // a device naming a node that has no row yet.
+  try {
+    const bound = app.http.server.address() as AddressInfo;
+    await app.cluster.start({ address: `${config.http.host}:${bound.port}` });
   } catch (error) {
     await app.close();
     throw error;
@@ -108,6 +121,8 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     config.telemetry.retentionDays,
     3_600_000,
     (error) => logger.error({ err: error }, 'telemetry retention failed'),
+    // On one node of a cluster at a time (a lease; decision 0029).
+    app.services.jobs,
   );
   // Telemetry's day partitions a week ahead on PostgreSQL (issue 19 §5, docs/architecture.md).
   const stopPartitions = startPartitionMaintenance(
@@ -118,6 +133,8 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
       if (result.created.length > 0 || result.moved > 0)
         logger.info({ created: result.created, moved: result.moved }, 'telemetry partitions');
     },
+    undefined,
+    app.services.jobs,
   );
   // Ended sessions, stale sign-in challenges and long-expired invitations (issue 16).
   const stopPeopleRetention = startPeopleRetention(app.services, (error) =>

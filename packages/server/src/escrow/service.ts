@@ -4,7 +4,6 @@ import type { Transaction } from 'kysely';
 import type { App } from '../app.js';
 import { PLATFORM_CHAIN } from '../audit/service.js';
 import type { Config } from '../config.js';
-import { every } from '../jobs.js';
 import { oneLine } from '../notifications/texts.js';
 import type { Database } from '../store/schema.js';
 import { AuditHeadsBehind, deposit } from './deposit.js';
@@ -157,8 +156,9 @@ export async function recordDrill(
 }
 
 /**
- * The deposit schedule of `serve` (config `escrow.*`): a first deposit a minute after start, then
- * every `intervalHours`. Refuses a half configuration at start rather than failing silently later.
+ * The deposit schedule of `serve` (config `escrow.*`): a first attempt a minute after start (it
+ * deposits unless a node of the cluster did within `intervalHours`), then every `intervalHours`.
+ * Refuses a half configuration at start rather than failing silently later.
  */
 export function startEscrowSchedule(
   app: App,
@@ -172,11 +172,9 @@ export function startEscrowSchedule(
     throw new Error('config: escrow.intervalHours needs escrow.dir and at least one escrow.recipients key');
   const run = async () =>
     onDeposit(await depositFromApp(app, config, dir, recipients, 'system:escrow-schedule'));
-  const first = setTimeout(() => run().catch(onError), 60_000);
-  first.unref();
-  const timer = every(intervalHours * 3_600_000, run, onError);
-  return () => {
-    clearTimeout(first);
-    clearInterval(timer);
-  };
+  // One node of a cluster deposits at a time (a lease): two deposits of one database into one
+  // escrow dir would race over its objects and manifests.
+  return app.services.jobs.every('escrow-deposit', intervalHours * 3_600_000, run, onError, {
+    firstAfterMs: 60_000,
+  });
 }

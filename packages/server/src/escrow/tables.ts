@@ -117,6 +117,10 @@ export const NOT_DEPOSITED: ReadonlySet<string> = new Set([
   // tokens; apps ask the owner again (their consent travelled with oauth_grants).
   'oauth_codes',
   'oauth_tokens',
+  // The nodes serving now and who runs which job (0028): runtime state of this cluster; a
+  // successor's nodes register themselves and take every job at their first poll.
+  'nodes',
+  'leases',
 ]);
 
 /** The tables a deposit at schema `current` must hold. */

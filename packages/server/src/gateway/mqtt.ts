@@ -67,6 +67,9 @@ export const defaultLimits: GatewayLimits = {
 /** Room for the topic and header of a PUBLISH beside its payload. */
 const PACKET_OVERHEAD_BYTES = 64 * 1024;
 
+/** Device ids per query of the takeover check (dropTakenOver). */
+const TAKEOVER_CHUNK = 1000;
+
 /** Topic a refused message is moved to: `$` topics match no wildcard subscription (MQTT-4.7.2-1). */
 const REFUSED_TOPIC = '$brickless/refused';
 
@@ -567,6 +570,50 @@ export class MqttGateway {
 
   isConnected(deviceId: string): boolean {
     return this.#connected.has(deviceId);
+  }
+
+  /**
+   * Ends the sessions of devices that reconnected to another node (issue 19 §2), found through the
+   * database so that it works without the bus: after this node's presence is written, a device
+   * it holds whose record names another node connected there later. Run at every heartbeat
+   * (cluster/nodes.ts). The late disconnect leaves that node's record alone (presence.ts).
+   * Resolves to how many sessions were dropped.
+   */
+  async dropTakenOver(): Promise<number> {
+    // Only sessions that began before the flush: their own online write is in it.
+    const held = new Map(this.#connected);
+    if (held.size === 0) return 0;
+    await this.#presenceRecorder.flush();
+    const ids = [...held.keys()];
+    let dropped = 0;
+    for (let i = 0; i < ids.length; i += TAKEOVER_CHUNK) {
+      const moved = await this.#deps.db
+        .selectFrom('devices')
+        .select(['id', 'connected_node'])
+        .where('id', 'in', ids.slice(i, i + TAKEOVER_CHUNK))
+        .where('connected_node', 'is not', null)
+        .where('connected_node', '!=', this.#deps.nodeId)
+        .execute();
+      for (const row of moved) {
+        const client = held.get(row.id);
+        if (!client || this.#connected.get(row.id) !== client) continue; // gone or reconnected here
+        this.#deps.logger.info(
+          { device: row.id, node: row.connected_node },
+          'device reconnected to another node: its old session here ends',
+        );
+        client.close();
+        dropped += 1;
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * Writes every device connected here as online on this node again: another node's reaper took
+   * this one for dead (a stall past the expiry) and marked them offline (cluster/reaper.ts).
+   */
+  reassertPresence(): void {
+    for (const deviceId of this.#connected.keys()) this.#presenceRecorder.record(deviceId, true);
   }
 
   /**

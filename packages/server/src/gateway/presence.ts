@@ -168,12 +168,23 @@ export class PresenceRecorder {
       if (offline.length > 0) {
         // Going offline only clears a record this node holds (or nobody does): the device may
         // already be connected to another node, which wrote its own record.
-        await db
+        const cleared = await db
           .updateTable('devices')
           .set({ online: 0, connected_node: null, last_seen_at: seen })
           .where('id', 'in', offline)
           .where((eb) => eb.or([eb('connected_node', '=', nodeId), eb('connected_node', 'is', null)]))
+          .returning('id')
           .execute();
+        // Nor does its history say "disconnected" then (issue 19 §2): the late end of a session
+        // another node took over is not the device leaving.
+        if (cleared.length < offline.length) {
+          const done = new Set(cleared.map((row) => row.id));
+          const movedOn = new Set(offline.filter((id) => !done.has(id)));
+          for (let i = transitions.length - 1; i >= 0; i--) {
+            const change = transitions[i] as Transition;
+            if (!change.online && movedOn.has(change.deviceId)) transitions.splice(i, 1);
+          }
+        }
       }
       this.#failures = 0;
     } catch (error) {

@@ -1,4 +1,3 @@
-import { every } from '../jobs.js';
 import type { Services } from '../services.js';
 import { type DeviceFigures, deviceFigures, type MetricScope } from './figures.js';
 
@@ -41,15 +40,16 @@ export async function writeSnapshots(services: Services, orgId?: string): Promis
   return written;
 }
 
-/** Writes today's snapshots now and then once a day until the returned function is called. */
+/**
+ * Writes today's snapshots at the first poll and then once a day until the returned function is
+ * called, on one node of a cluster at a time (a lease).
+ */
 export function startMetricSnapshots(
   services: Services,
   onError: (error: unknown) => void,
   everyMs = 86_400_000,
 ): () => void {
-  writeSnapshots(services).catch(onError);
-  const timer = every(everyMs, () => writeSnapshots(services), onError);
-  return () => clearInterval(timer);
+  return services.jobs.every('metric-snapshots', everyMs, () => writeSnapshots(services), onError);
 }
 
 export const buckets = ['day', 'week', 'month'] as const;

@@ -1,4 +1,3 @@
-import { every } from '../jobs.js';
 import { checkEndOfSupportAhead } from '../owner-notices/producers.js';
 import type { Services } from '../services.js';
 import { checkReadiness, checkReportDeadlines, checkSigningExpiry } from './producers.js';
@@ -6,8 +5,9 @@ import { checkReadiness, checkReportDeadlines, checkSigningExpiry } from './prod
 /**
  * The notification jobs `serve` runs (docs/notifications.md): the notifier every `notifyMs`
  * (fan-out into inboxes, then e-mail), and the time-based checks every `checkMs` (report clocks,
- * TUF expiry, takeover readiness warnings). Several nodes may run them: every step is idempotent
- * (dedupe keys, one notice per person and event, claimed e-mails). Returns a stop function.
+ * TUF expiry, takeover readiness warnings). Every step is idempotent (dedupe keys, one notice per
+ * person and event, claimed e-mails), and each job still runs on one node of a cluster at a time
+ * (a lease): N nodes racing through one fan-out only cost N times the work. Returns a stop function.
  */
 export function startNotificationJobs(
   services: Services,
@@ -18,30 +18,29 @@ export function startNotificationJobs(
     log.info(
       'notifications: e-mail is off (set mail.smtpUrl and mail.from to send it); notices still reach each person’s inbox',
     );
-  const timers = [
-    every(
+  const stops = [
+    services.jobs.every(
+      'notifier',
       options.notifyMs ?? 30_000,
       () => services.notifier.run(),
       (error) => log.error(error, 'notifier'),
     ),
-    every(
+    services.jobs.every(
+      'notification-checks',
       options.checkMs ?? 15 * 60_000,
       () => checkTimeBased(services),
       (error) => log.error(error, 'notification-checks'),
     ),
     // Owners' end of support ahead (issue 18 §3): daily, and at start; idempotent per device and lead.
-    every(
+    services.jobs.every(
+      'owner-end-of-support',
       24 * 3_600_000,
       () => checkEndOfSupportAhead(services, options.endOfSupportLeadDays),
       (error) => log.error(error, 'owner-end-of-support'),
     ),
   ];
-  checkTimeBased(services).catch((error: unknown) => log.error(error, 'notification-checks'));
-  checkEndOfSupportAhead(services, options.endOfSupportLeadDays).catch((error: unknown) =>
-    log.error(error, 'owner-end-of-support'),
-  );
   return () => {
-    for (const timer of timers) clearInterval(timer);
+    for (const stop of stops) stop();
   };
 }
 

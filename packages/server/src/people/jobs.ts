@@ -1,4 +1,3 @@
-import { every } from '../jobs.js';
 import type { Services } from '../services.js';
 import { ChallengeStore } from './challenges.js';
 
@@ -30,13 +29,17 @@ export async function prunePeople(
   };
 }
 
-/** Runs `prunePeople` now and every `everyMs` (hourly by default) until the returned function is called. */
+/**
+ * Runs `prunePeople` at the first poll and every `everyMs` (hourly by default) until the returned
+ * function is called, on one node of a cluster at a time (a lease).
+ */
 export function startPeopleRetention(
-  services: Pick<Services, 'sessions' | 'invitations' | 'ownerSignIn' | 'appTokens' | 'store' | 'clock'>,
+  services: Pick<
+    Services,
+    'sessions' | 'invitations' | 'ownerSignIn' | 'appTokens' | 'store' | 'clock' | 'jobs'
+  >,
   onError: (error: unknown) => void,
   everyMs = 3_600_000,
 ): () => void {
-  prunePeople(services).catch(onError);
-  const timer = every(everyMs, () => prunePeople(services), onError);
-  return () => clearInterval(timer);
+  return services.jobs.every('people-retention', everyMs, () => prunePeople(services), onError);
 }

@@ -1,4 +1,3 @@
-import { every } from '../jobs.js';
 import type { Services } from '../services.js';
 import { inTransaction } from '../store/transaction.js';
 
@@ -80,13 +79,14 @@ export async function applyProductRetention(
   return results;
 }
 
-/** Runs the retention pass now and every `everyMs` (daily by default) until stopped. */
+/**
+ * Runs the retention pass at the first poll and every `everyMs` (daily by default) until stopped,
+ * on one node of a cluster at a time (a lease: two passes would audit the same deletions twice).
+ */
 export function startProductRetention(
-  services: Pick<Services, 'store' | 'clock' | 'audit'>,
+  services: Pick<Services, 'store' | 'clock' | 'audit' | 'jobs'>,
   onError: (error: unknown) => void,
   everyMs = DAY_MS,
 ): () => void {
-  applyProductRetention(services).catch(onError);
-  const timer = every(everyMs, () => applyProductRetention(services), onError);
-  return () => clearInterval(timer);
+  return services.jobs.every('product-retention', everyMs, () => applyProductRetention(services), onError);
 }

@@ -804,6 +804,8 @@ export interface Database {
   oauth_tokens: OAuthTokensTable;
   owners: OwnersTable;
   owner_passkeys: OwnerPasskeysTable;
+  nodes: NodesTable;
+  leases: LeasesTable;
   device_claim_codes: DeviceClaimCodesTable;
   device_owners: DeviceOwnersTable;
   owner_sessions: OwnerSessionsTable;
@@ -995,4 +997,24 @@ export interface NotificationDedupeTable {
   key: string;
   org_id: string;
   created_at: string;
+}
+
+/** A serving node and its heartbeat (0028, cluster/nodes.ts). Times: ms since the epoch. */
+export interface NodesTable {
+  id: string;
+  instance: string;
+  started_at: number | string;
+  last_seen: number | string;
+  address: string | null;
+  version: string;
+}
+
+/** Who runs a periodic job now, and when it last ended (0028, cluster/leases.ts). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  token: number | string;
+  acquired_at: number | string;
+  expires_at: number | string;
+  last_finished_at: number | string | null;
 }

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
+import type { JobScheduler } from '../cluster/leases.js';
 import { every } from '../jobs.js';
 import type { Database } from '../store/schema.js';
 import { type MaintenanceResult, maintainPartitions } from './partitions.js';
@@ -20,8 +21,11 @@ export function startPartitionMaintenance(
   onError: (error: unknown) => void,
   onRun: (result: MaintenanceResult) => void = () => {},
   everyMs = PARTITION_JOB_MS,
+  jobs?: JobScheduler,
 ): () => void {
   const run = async () => onRun(await maintainPartitions(deps.db, deps.clock.now().getTime(), retentionDays));
+  // serve: on one node of a cluster at a time (a lease, decision 0029), first run at once.
+  if (jobs) return jobs.every('telemetry-partitions', everyMs, run, onError);
   // The timer starts when the first run is over, so the two never race for the same partition.
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;

@@ -9,6 +9,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../clock.js';
+import type { JobScheduler } from '../cluster/leases.js';
 import { DomainError, notFound } from '../errors.js';
 import { ProductModelCache } from '../fleet/model-cache.js';
 import { BatchWriter } from '../store/batch-writer.js';
@@ -411,9 +412,24 @@ export class TelemetryService {
   /**
    * Runs retention every `everyMs`: readings older than `days` days (by the injected clock) go
    * (none when `days` is 0), and receipts older than the deduplication window. Returns a function
-   * that stops it.
+   * that stops it. With `jobs` (serve), each pass runs on one node of a cluster at a time (a lease).
    */
-  startRetention(days: number, everyMs: number, onError: (error: unknown) => void): () => void {
+  startRetention(
+    days: number,
+    everyMs: number,
+    onError: (error: unknown) => void,
+    jobs?: JobScheduler,
+  ): () => void {
+    if (jobs)
+      return jobs.every(
+        'telemetry-retention',
+        everyMs,
+        async () => {
+          await this.pruneReceipts();
+          if (days > 0) await this.prune(new Date(this.#clock.now().getTime() - days * 86_400_000));
+        },
+        onError,
+      );
     const run = () => {
       this.pruneReceipts().catch(onError);
       if (days <= 0) return;

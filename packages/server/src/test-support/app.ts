@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type App, createApp } from '../app.js';
 import { ManualClock } from '../clock.js';
+import type { NodeTimings } from '../cluster/nodes.js';
 import type { GatewayLimits } from '../gateway/mqtt.js';
 import type { MailSettings } from '../mail/mailer.js';
 import { loadMasterKey, SecretBox } from '../secrets/master-key.js';
@@ -53,6 +54,9 @@ export async function testApp(
     webhooksAllowPrivateTargets?: boolean;
     /** E-mail over SMTP (config `mail`), e.g. to a server from test-support/smtp.ts. */
     mail?: MailSettings;
+    /** This node's id and heartbeat (cluster tests: several apps on one database). */
+    nodeId?: string;
+    cluster?: Partial<NodeTimings>;
   } = {},
 ): Promise<TestApp> {
   const database = await freshDatabase(dialect);
@@ -73,6 +77,8 @@ export async function testApp(
     ...(options.lazySchemas ? { lazySchemas: true } : {}),
     ...(options.webhooksAllowPrivateTargets ? { webhooksAllowPrivateTargets: true } : {}),
     ...(options.mail ? { mail: options.mail } : {}),
+    ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
   });
   const { token: rootToken } = await app.services.tokens.create('test', {
     orgId: null,

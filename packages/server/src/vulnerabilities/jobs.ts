@@ -1,19 +1,19 @@
-import { every } from '../jobs.js';
 import type { Services } from '../services.js';
 
 /**
  * The vulnerability jobs `serve` runs: the coverage record of every tracked vulnerability (so
  * patch coverage over time shows when devices were fixed, not when someone looked), and, when
- * feeds are configured, a feed sync. Each run waits for the last one. Returns a stop function.
+ * feeds are configured, a feed sync (which matches what it imported). Each runs on one node of a
+ * cluster at a time (a lease) and waits for its last run. Returns a stop function.
  */
 export function startVulnerabilityJobs(
-  services: Pick<Services, 'store' | 'exposure' | 'vulnerabilities' | 'vulnerabilityFeeds'>,
+  services: Pick<Services, 'store' | 'exposure' | 'vulnerabilities' | 'vulnerabilityFeeds' | 'jobs'>,
   onError: (job: string, error: unknown) => void,
   options: { coverageMs?: number; syncMinutes?: number } = {},
 ): () => void {
-  const timers: NodeJS.Timeout[] = [];
+  const stops: (() => void)[] = [];
   const schedule = (job: string, ms: number, work: () => Promise<unknown>) =>
-    timers.push(every(ms, work, (error) => onError(job, error)));
+    stops.push(services.jobs.every(job, ms, work, (error) => onError(job, error)));
   schedule('vulnerability-coverage', options.coverageMs ?? 5 * 60_000, () => refreshAllCoverage(services));
   const syncMinutes = options.syncMinutes ?? 0;
   if (syncMinutes > 0 && services.vulnerabilityFeeds.length > 0)
@@ -21,7 +21,7 @@ export function startVulnerabilityJobs(
       services.vulnerabilities.sync('system:sync', services.vulnerabilityFeeds),
     );
   return () => {
-    for (const timer of timers) clearInterval(timer);
+    for (const stop of stops) stop();
   };
 }
 

@@ -26,6 +26,7 @@ import * as m0024 from './0024-sharing.js';
 import * as m0025 from './0025-owner-notices.js';
 import * as m0026 from './0026-data-rights.js';
 import * as m0027 from './0027-owner-passkeys.js';
+import * as m0028 from './0028-nodes-and-leases.js';
 import * as m0030 from './0030-telemetry-partitions.js';
 
 /**
@@ -60,5 +61,6 @@ export const migrations: Record<string, Migration> = {
   '0025-owner-notices': m0025,
   '0026-data-rights': m0026,
   '0027-owner-passkeys': m0027,
+  '0028-nodes-and-leases': m0028,
   '0030-telemetry-partitions': m0030,
 };
