@@ -285,7 +285,7 @@ for (const dialect of testDialects) {
       assert.match(server?.output() ?? '', /"event":"security\.auth-failed","ip":"127\.0\.0\.4"/);
     });
 
-    it('a device connects over MQTT/TLS through HAProxy while another address fills its own pending cap', async (t) => {
+    it('a device connects over MQTT/TLS and MQTT over WebSocket through HAProxy while another address fills its own pending cap', async (t) => {
       if (needsPart(t, 'haproxy')) return;
       const api = (method: string, path: string, body?: unknown) =>
         request(front.https, path, { from: PERSON, ca, token, method, body });
@@ -342,6 +342,21 @@ for (const dialect of testDialects) {
         );
       });
       assert.equal(acknowledged, undefined);
+      // MQTT over WebSocket shares the HTTPS port and its PROXY protocol handling (decision 0031).
+      const overWs = mqtt.connect(`wss://127.0.0.1:${front.https}/mqtt`, {
+        clientId: deviceId,
+        username: deviceId,
+        password: secret,
+        reconnectPeriod: 0,
+        connectTimeout: 10_000,
+        wsOptions: { ca, servername: 'localhost', localAddress: DEVICE, headers: { host: 'localhost' } },
+      } as mqtt.IClientOptions);
+      clients.push(overWs);
+      await new Promise<void>((resolve, reject) => {
+        overWs.once('connect', () => resolve());
+        overWs.once('error', reject);
+        overWs.once('close', () => reject(new Error('WebSocket closed before CONNACK')));
+      });
       const online = await until('the device shows online', async () => {
         const got = await api('GET', `/v1/orgs/acme/devices/${deviceId}`);
         return got.body.online ? got.body : undefined;

@@ -9,6 +9,7 @@ import { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import fc from 'fast-check';
+import { enforceHandshakeDeadline } from '../gateway/connection-limits.js';
 import { v1Header, v2Header } from '../test-support/proxy-header.js';
 import { ensureTls } from '../tls/certs.js';
 import { type DropReason, ProxyProtocol } from './protocol.js';
@@ -99,6 +100,17 @@ function tlsExchange(socket: Socket, header?: Buffer): Promise<string> {
     // On close, not end: the text may still be on its way when the TLS socket ends.
     secure.on('close', () => resolve(text));
     secure.on('error', reject);
+  });
+}
+
+/** True when the socket closes within `ms`. */
+function closesWithinMs(socket: Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
   });
 }
 
@@ -264,6 +276,29 @@ describe('PROXY protocol on real listeners', () => {
       );
       assert.match(drops[0]?.detail ?? '', /not a PROXY protocol header/);
       assert.equal(proxy.held, 0);
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('a proxied connection that finished its handshake is not cut by the handshake deadline', async () => {
+    // The deadline pairs the TCP and the TLS socket by their peer: both must report the client
+    // by the time its 'secureConnection' listener runs (the gateway's and the HTTPS listener's).
+    const proxy = gate();
+    const server = tls.createServer({ key: material.key, cert: material.cert }, (socket) =>
+      socket.write('in'),
+    );
+    enforceHandshakeDeadline(server, 300);
+    proxy.guard(server);
+    const port = await listen(server);
+    try {
+      const socket = await tcp(port);
+      socket.write(v2Header({ source: client }));
+      const secure = tls.connect({ socket, rejectUnauthorized: false });
+      secure.on('error', () => {});
+      await new Promise((resolve) => secure.once('data', resolve));
+      assert.equal(await closesWithinMs(secure, 800), false, 'still open well past the 300 ms deadline');
+      secure.destroy();
     } finally {
       await close(server);
     }
