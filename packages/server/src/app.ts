@@ -48,6 +48,7 @@ import { PasswordSignInService } from './people/sign-in.js';
 import { SsoConfigService } from './people/sso-config.js';
 import { SsoSignInService } from './people/sso-sign-in.js';
 import { DeviceCaService } from './pki/device-ca.js';
+import { ProxyProtocol } from './proxy/protocol.js';
 import { DataRightsService } from './rights/service.js';
 import type { SecretBox } from './secrets/master-key.js';
 import type { Services } from './services.js';
@@ -120,6 +121,8 @@ export interface AppOptions {
   mail?: MailSettings;
   /** Config `webhooks.allowPrivateTargets`: webhooks may target loopback and private addresses. */
   webhooksAllowPrivateTargets?: boolean;
+  /** Config `proxy.trusted`: load balancers whose PROXY protocol header is read (decision 0031). */
+  trustedProxies?: readonly string[];
 }
 
 export interface App {
@@ -417,6 +420,20 @@ export async function createApp(options: AppOptions): Promise<App> {
   });
   await http.ready();
   log = http.log;
+  // PROXY protocol (decision 0031): on the HTTPS port (API, console, device HTTP, MQTT over
+  // WebSocket) and, through the gateway, on the MQTT ports; off without trusted proxies.
+  const proxy = new ProxyProtocol({
+    trusted: options.trustedProxies ?? [],
+    onDropped: (reason, detail, peer) => {
+      services.metrics.proxyHeadersRefused.inc({ reason });
+      // A health check that connects and closes is 'closed': not worth a warning each time.
+      http.log[reason === 'closed' ? 'debug' : 'warn'](
+        { event: 'proxy.header-refused', reason, peer },
+        detail,
+      );
+    },
+  });
+  proxy.guard(http.server);
   watchDatabase(store, services.metrics, () => http.log);
   // A disabled or deleted device is cut off at once, as if its credential were revoked.
   services.devices.on('deactivated', (deviceId) => services.credentials.emit('revoked', deviceId));
@@ -435,6 +452,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       endpoints: services.endpoints,
       metrics: services.metrics,
       logger: http.log,
+      ...(proxy.enabled ? { proxy } : {}),
     },
     options.gatewayLimits ?? {},
   );
@@ -461,6 +479,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     close: async () => {
       await changes.close();
       services.mailer.close();
+      proxy.close();
       await gateway.close();
       // After the gateway wrote its devices offline: then this node's row goes.
       await cluster.stop();

@@ -63,3 +63,27 @@ describe('config: browser session timeouts (issue 16 §4)', () => {
     );
   });
 });
+
+describe('config: trusted load balancers (proxy.trusted, decision 0031)', () => {
+  it('is empty by default and takes a comma-separated list from the environment', () => {
+    assert.deepEqual(loadConfig({ env: {} }).proxy, { trusted: [] });
+    assert.deepEqual(loadConfig({ env: { BRICKLESS_PROXY_TRUSTED: '10.0.0.10/32, fd00::/64' } }).proxy, {
+      trusted: ['10.0.0.10/32', 'fd00::/64'],
+    });
+  });
+
+  it('refuses an entry that is not an address or a network block, naming the entry and where it came from', () => {
+    assert.throws(
+      () => loadConfig({ env: { BRICKLESS_PROXY_TRUSTED: '10.0.0.10/32,10.0.0.1/8' } }),
+      /config: proxy\.trusted: "10\.0\.0\.1\/8" has bits set below its \/8 prefix.*\(from BRICKLESS_PROXY_TRUSTED\)/,
+    );
+    assert.throws(
+      () => loadConfig({ flags: { 'proxy.trusted': 'haproxy.internal' } }),
+      /config: proxy\.trusted: "haproxy\.internal" is not an IPv4 or IPv6 address/,
+    );
+    assert.throws(
+      () => loadConfig({ env: { BRICKLESS_PROXY_TRUSTED: '0.0.0.0/0' } }),
+      /trusts every address/,
+    );
+  });
+});

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { type Static, Type } from 'typebox';
 import { DomainError } from './errors.js';
+import { invalidTrustedEntry } from './proxy/trusted.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -131,6 +132,16 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    proxy: Type.Object(
+      {
+        /**
+         * Load balancers whose PROXY protocol header (v1 or v2) carries the client's address, as
+         * CIDR blocks or addresses; their connections must send one. Empty: none (decision 0031).
+         */
+        trusted: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 }),
+      },
+      { additionalProperties: false },
+    ),
     webhooks: Type.Object(
       {
         /** Let webhooks target loopback and private addresses, over http:// too (tests, LANs); SSRF guard off. */
@@ -202,6 +213,7 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MAIL_FROM: 'mail.from',
   BRICKLESS_MAIL_ALLOW_UNVERIFIED_TLS: 'mail.allowUnverifiedTls',
   BRICKLESS_WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'webhooks.allowPrivateTargets',
+  BRICKLESS_PROXY_TRUSTED: 'proxy.trusted',
   BRICKLESS_OWNER_END_OF_SUPPORT_LEAD_DAYS: 'owners.endOfSupportLeadDays',
   BRICKLESS_NODE_ID: 'cluster.nodeId',
   BRICKLESS_CLUSTER_HEARTBEAT_MS: 'cluster.heartbeatMs',
@@ -228,7 +240,7 @@ const numericKeys = new Set([
   'cluster.expiryMs',
 ]);
 const booleanKeys = new Set(['http.tls', 'mail.allowUnverifiedTls', 'webhooks.allowPrivateTargets']);
-const listKeys = new Set(['tls.hostnames', 'vulnerabilities.feeds', 'escrow.recipients']);
+const listKeys = new Set(['tls.hostnames', 'vulnerabilities.feeds', 'escrow.recipients', 'proxy.trusted']);
 const numberListKeys = new Set(['owners.endOfSupportLeadDays']);
 
 function set(target: Layer, dotted: string, value: unknown): void {
@@ -351,6 +363,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     owners: { endOfSupportLeadDays: [180, 30] },
     webhooks: { allowPrivateTargets: false },
     cluster: { heartbeatMs: 2_000, expiryMs: 10_000 },
+    proxy: { trusted: [] },
     log: { level: 'info' },
   };
   const config = merge(defaults, { ...layer, dataDir });
@@ -368,7 +381,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         : (error?.message ?? 'is not valid');
     throw new DomainError('validation-failed', `config: ${key || '(root)'} ${why} (from ${from})`);
   }
-  const { mqtt } = config as unknown as Config;
+  const { mqtt, proxy } = config as unknown as Config;
+  const badProxy = invalidTrustedEntry(proxy.trusted);
+  if (badProxy) {
+    const from = origin.get('proxy.trusted') ?? (fileName ? `config file ${fileName}` : 'defaults');
+    throw new DomainError('validation-failed', `config: proxy.trusted: ${badProxy} (from ${from})`);
+  }
   if (mqtt.unauthenticatedPerAddress > mqtt.unauthenticatedTotal) {
     const from = (key: string) => origin.get(key) ?? (fileName ? `config file ${fileName}` : 'defaults');
     throw new DomainError(

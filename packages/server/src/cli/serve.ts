@@ -81,6 +81,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     // This node in a cluster (issue 19; docs/architecture.md, "Jobs and presence in a cluster").
     nodeId: config.cluster.nodeId ?? defaultNodeId(config.http.port),
     cluster: { heartbeatMs: config.cluster.heartbeatMs, expiryMs: config.cluster.expiryMs },
+    trustedProxies: config.proxy.trusted,
   });
   try {
     await app.http.listen({ host: config.http.host, port: config.http.port });
@@ -236,6 +237,10 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
   if (config.audit.checkpointIntervalMinutes > 0)
     lines.push(
       `  Audit:    ${base}${PUBLISHED_PATH}  (signed checkpoints, every ${config.audit.checkpointIntervalMinutes} min)`,
+    );
+  if (config.proxy.trusted.length > 0)
+    lines.push(
+      `  Proxies:  PROXY protocol required from ${config.proxy.trusted.join(', ')} (on the HTTP(S) and MQTT ports; docs/scale-out.md)`,
     );
   if (!tls) lines.push('  TLS is OFF (http.tls=false): put a TLS-terminating proxy in front of this server');
   if (firstToken) {

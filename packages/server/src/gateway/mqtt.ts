@@ -13,6 +13,7 @@ import type { CommandService } from '../commands/service.js';
 import type { EndpointService } from '../continuity/endpoints.js';
 import type { EventService } from '../events/service.js';
 import type { Metrics } from '../http/metrics.js';
+import type { ProxyProtocol } from '../proxy/protocol.js';
 import type { Database } from '../store/schema.js';
 import type { TelemetryService } from '../telemetry/service.js';
 import type { TwinService } from '../twin/service.js';
@@ -90,6 +91,11 @@ export interface GatewayDeps {
   endpoints: EndpointService;
   metrics: Metrics;
   logger: FastifyBaseLogger;
+  /**
+   * The PROXY protocol from trusted load balancers (config `proxy.trusted`, decision 0031): read
+   * before admission, so the caps and limits below count the device's address, not the balancer's.
+   */
+  proxy?: ProxyProtocol;
 }
 
 /**
@@ -284,21 +290,33 @@ export class MqttGateway {
         (socket) => this.#handle(socket),
       );
       enforceHandshakeDeadline(tlsServer, this.#limits.tlsHandshakeTimeoutMs);
+      this.#deps.proxy?.carry(tlsServer);
       // Admitted on a plain TCP listener in front of the TLS server, counted from the TCP accept so
       // that the handshake itself is bounded: tls.Server wraps every socket it is given in a
       // TLSSocket with its OpenSSL state at once, so a refused connection must never reach it.
-      const front = createTcpServer((socket) => {
-        if (this.#admit(socket)) tlsServer.emit('connection', socket);
-      });
+      // From a trusted load balancer, the PROXY header comes first (decision 0031).
+      const front = createTcpServer((socket) =>
+        this.#proxied(socket, 'tls', (s) => {
+          if (this.#admit(s)) tlsServer.emit('connection', s);
+        }),
+      );
       result.tlsPort = await this.#listen(front, options.tls.port, options.tls.host);
     }
     if (options.plain) {
-      const server = createTcpServer((socket) => {
-        if (this.#admit(socket)) this.#handle(socket);
-      });
+      const server = createTcpServer((socket) =>
+        this.#proxied(socket, 'stream', (s) => {
+          if (this.#admit(s)) this.#handle(s);
+        }),
+      );
       result.plainPort = await this.#listen(server, options.plain.port, options.plain.host);
     }
     return result;
+  }
+
+  /** Reads the PROXY header first when the peer is a trusted load balancer (decision 0031). */
+  #proxied(socket: Socket, to: 'tls' | 'stream', next: (socket: Socket) => void): void {
+    if (this.#deps.proxy) this.#deps.proxy.accept(socket, next, to);
+    else next(socket);
   }
 
   /**

@@ -50,6 +50,12 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly proxyHeadersRefused = new Counter({
+    name: 'brickless_proxy_headers_refused_total',
+    help: 'Connections from a trusted load balancer dropped for their PROXY protocol header: invalid, none in time, or closed before it (decision 0031)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly telemetryReadings = new Counter({
     name: 'brickless_telemetry_values_stored_total',
     help: 'Telemetry field values committed to the database',

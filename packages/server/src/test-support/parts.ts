@@ -7,10 +7,11 @@ import { existsSync } from 'node:fs';
  * `BRICKLESS_TEST_SKIP=chromium,mosquitto`); then it is skipped, and the run's summary counts it.
  * A test never passes without its part silently.
  */
-export type Part = 'chromium' | 'mosquitto' | 'postgres';
+export type Part = 'chromium' | 'haproxy' | 'mosquitto' | 'postgres';
 
 export const PARTS: Record<Part, string> = {
   chromium: 'install Chromium (apt-get install chromium)',
+  haproxy: 'install HAProxy (apt-get install haproxy)',
   mosquitto: 'install mosquitto_pub and mosquitto_sub (apt-get install mosquitto-clients)',
   postgres:
     'run PostgreSQL (apt-get install postgresql) and set BRICKLESS_TEST_PG=postgres://postgres@127.0.0.1:5432/postgres',
@@ -37,6 +38,7 @@ export const chromiumPath: string | undefined = ['/usr/bin/chromium', '/usr/bin/
 export function partPresent(part: Part): boolean {
   if (part === 'chromium') return chromiumPath !== undefined;
   if (part === 'mosquitto') return onPath('mosquitto_pub') && onPath('mosquitto_sub');
+  if (part === 'haproxy') return onPath('haproxy') || existsSync('/usr/sbin/haproxy');
   return Boolean(process.env.BRICKLESS_TEST_PG);
 }
 
