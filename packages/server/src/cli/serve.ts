@@ -13,6 +13,7 @@ import { startPeopleRetention } from '../people/jobs.js';
 import { startProductRetention } from '../rights/retention.js';
 import { loadMasterKey } from '../secrets/master-key.js';
 import { ensureTls } from '../tls/certs.js';
+import { artifactChoice } from '../updates/artifact-stores.js';
 import { startUpdateJobs } from '../updates/jobs.js';
 import { VERSION } from '../version.js';
 import { startVulnerabilityJobs } from '../vulnerabilities/jobs.js';
@@ -49,7 +50,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
   const app = await createApp({
     database: config.database,
     secrets: loadMasterKey(config.secrets.masterKeyFile),
-    artifacts: config.updates.artifactDir,
+    artifacts: artifactChoice(config),
     dataDir: config.dataDir,
     maxArtifactBytes: config.updates.maxArtifactBytes,
     gatewayLimits: {

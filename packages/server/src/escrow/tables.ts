@@ -116,6 +116,11 @@ export const NOT_DEPOSITED: ReadonlySet<string> = new Set([
   // tokens; apps ask the owner again (their consent travelled with oauth_grants).
   'oauth_codes',
   'oauth_tokens',
+  // The PostgreSQL artifact store's bytes (migration 0029): they reach a deposit as artifacts,
+  // read through the store into the escrow's content-addressed objects (manifest.artifacts), as
+  // the local directory's files do; rows of 1 MiB chunks would only duplicate them.
+  'artifact_blobs',
+  'artifact_chunks',
 ]);
 
 /** The tables a deposit at schema `current` must hold. */

@@ -26,6 +26,7 @@ import * as m0024 from './0024-sharing.js';
 import * as m0025 from './0025-owner-notices.js';
 import * as m0026 from './0026-data-rights.js';
 import * as m0027 from './0027-owner-passkeys.js';
+import * as m0029 from './0029-artifact-blobs.js';
 
 /**
  * Every migration this build knows, in order. Static imports (not a folder scan) so the
@@ -59,4 +60,5 @@ export const migrations: Record<string, Migration> = {
   '0025-owner-notices': m0025,
   '0026-data-rights': m0026,
   '0027-owner-passkeys': m0027,
+  '0029-artifact-blobs': m0029,
 };
