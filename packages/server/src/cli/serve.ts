@@ -13,6 +13,7 @@ import { startPeopleRetention } from '../people/jobs.js';
 import { startProductRetention } from '../rights/retention.js';
 import { loadMasterKey } from '../secrets/master-key.js';
 import { ensureTls } from '../tls/certs.js';
+import { adoptLocalArtifacts } from '../updates/artifact-migrate.js';
 import { artifactChoice } from '../updates/artifact-stores.js';
 import { startUpdateJobs } from '../updates/jobs.js';
 import { VERSION } from '../version.js';
@@ -78,6 +79,14 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     mail: config.mail,
     webhooksAllowPrivateTargets: config.webhooks.allowPrivateTargets,
   });
+  // Issue 19 §4: with `auto` on PostgreSQL, images still in the data directory move in once.
+  if (config.artifacts.store === 'auto')
+    await adoptLocalArtifacts(
+      app.services.store.db,
+      config.updates.artifactDir,
+      app.services.artifacts,
+      logger,
+    );
   try {
     await app.http.listen({ host: config.http.host, port: config.http.port });
   } catch (error) {

@@ -1,6 +1,7 @@
+import { readdir } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import type { ArtifactStore } from './artifact-store.js';
+import { type ArtifactStore, FilesystemArtifactStore } from './artifact-store.js';
 
 export interface ArtifactMigrationReport {
   from: ArtifactStore['kind'];
@@ -59,4 +60,51 @@ export async function migrateArtifacts(
     onProgress?.(index + 1, rows.length);
   }
   return report;
+}
+
+/**
+ * At the start of a node whose `artifacts.store` is `auto` on PostgreSQL: images an earlier
+ * version kept in the data directory are copied into the PostgreSQL store before the node
+ * serves, so an upgrade does not turn their downloads into 503s (issue 19 §4). Once copied,
+ * later starts find them present and copy nothing. A failure is logged with the command that
+ * finishes the job; the node starts regardless.
+ */
+export async function adoptLocalArtifacts(
+  db: Kysely<Database>,
+  dir: string,
+  target: ArtifactStore,
+  log: {
+    info(o: object, m: string): void;
+    warn(o: object, m: string): void;
+    error(o: object, m: string): void;
+  },
+): Promise<ArtifactMigrationReport | null> {
+  if (target.kind !== 'postgres') return null;
+  let orgs: string[];
+  try {
+    orgs = (await readdir(dir)).filter((name) => name.startsWith('org_'));
+  } catch {
+    return null;
+  }
+  if (orgs.length === 0) return null;
+  try {
+    const report = await migrateArtifacts(db, new FilesystemArtifactStore(dir), target);
+    if (report.copied > 0)
+      log.info(
+        { ...report, missing: report.missing.length },
+        `copied ${report.copied} artifacts from ${dir} into PostgreSQL`,
+      );
+    if (report.missing.length > 0)
+      log.warn(
+        { missing: report.missing },
+        `${report.missing.length} artifacts are in neither ${dir} nor PostgreSQL`,
+      );
+    return report;
+  } catch (error) {
+    log.error(
+      { err: error },
+      `copying the artifacts of ${dir} into PostgreSQL failed; finish with: brickless artifacts migrate --to postgres`,
+    );
+    return null;
+  }
 }
