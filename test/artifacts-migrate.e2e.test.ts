@@ -91,6 +91,13 @@ for (const dialect of testDialects) {
         // As if a run had stopped before the last artifact: the next one copies only that.
         const store = await openStore(database.url);
         try {
+          const audited = await store.db
+            .selectFrom('audit_entries')
+            .select(['actor', 'target_id'])
+            .where('action', '=', 'artifacts.migrate')
+            .execute();
+          assert.equal(audited.length, 1, 'the copying run is audited, the idle one is not');
+          assert.match(audited[0]?.actor ?? '', /^cli:/);
           await store.db
             .deleteFrom('artifact_blobs')
             .where('sha256', '=', shas[2] as string)

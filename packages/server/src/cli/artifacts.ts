@@ -1,13 +1,22 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { DomainError } from '../errors.js';
 import { openStore } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
-import { migrateArtifacts } from '../updates/artifact-migrate.js';
+import { auditArtifactMigration, migrateArtifacts } from '../updates/artifact-migrate.js';
 import { type ArtifactStore, FilesystemArtifactStore } from '../updates/artifact-store.js';
 import { openArtifactStore } from '../updates/artifact-stores.js';
 import { configFrom, globalOptions } from './context.js';
 import { progressBar } from './escrow.js';
 import { emit } from './output.js';
+
+function actor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli:unknown';
+  }
+}
 
 /**
  * `brickless artifacts migrate --to postgres|s3` (issue 19 §4): copies the images a node kept in
@@ -55,6 +64,7 @@ export function artifactCommands(program: Command): void {
           (done, total) => bar.update('copy', done, total),
         );
         bar.stop();
+        await auditArtifactMigration(store.db, store.dialect, actor(), report);
         const configured =
           config.artifacts.store === opts.to ||
           (config.artifacts.store === 'auto' && opts.to === 'postgres' && store.dialect === 'postgres');

@@ -146,6 +146,12 @@ if (testDialects.includes('postgres'))
         const first = await adoptLocalArtifacts(app.services.store.db, dir, app.services.artifacts, log);
         assert.equal(first?.copied, 1);
         assert.deepEqual(lines, [`copied 1 artifacts from ${dir} into PostgreSQL`]);
+        const audited = await app.services.store.db
+          .selectFrom('audit_entries')
+          .select('actor')
+          .where('action', '=', 'artifacts.migrate')
+          .execute();
+        assert.deepEqual(audited, [{ actor: 'system:serve' }]);
         const second = await adoptLocalArtifacts(app.services.store.db, dir, app.services.artifacts, log);
         assert.deepEqual(
           [second?.copied, second?.present, lines.length],

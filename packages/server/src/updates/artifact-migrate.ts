@@ -1,5 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
+import { AuditLog, PLATFORM_CHAIN } from '../audit/service.js';
+import { systemClock } from '../clock.js';
+import type { Dialect } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import { type ArtifactStore, FilesystemArtifactStore } from './artifact-store.js';
 
@@ -89,6 +92,7 @@ export async function adoptLocalArtifacts(
   if (orgs.length === 0) return null;
   try {
     const report = await migrateArtifacts(db, new FilesystemArtifactStore(dir), target);
+    await auditArtifactMigration(db, 'postgres', 'system:serve', report);
     if (report.copied > 0)
       log.info(
         { ...report, missing: report.missing.length },
@@ -107,4 +111,33 @@ export async function adoptLocalArtifacts(
     );
     return null;
   }
+}
+
+/**
+ * Records a migration that copied something in the platform audit chain (`artifacts.migrate`):
+ * where the bytes a cluster serves come from changed, and who did it.
+ */
+export async function auditArtifactMigration(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  actor: string,
+  report: ArtifactMigrationReport,
+): Promise<void> {
+  if (report.copied === 0) return;
+  const audit = new AuditLog({ clock: systemClock, dialect });
+  await db.transaction().execute((trx) =>
+    audit.append(trx, PLATFORM_CHAIN, {
+      actor,
+      action: 'artifacts.migrate',
+      targetType: 'artifact-store',
+      targetId: report.to,
+      details: {
+        from: report.from,
+        total: report.total,
+        copied: report.copied,
+        copiedBytes: report.copiedBytes,
+        missing: report.missing.length,
+      },
+    }),
+  );
 }

@@ -186,7 +186,7 @@ export class S3ArtifactStore implements ArtifactStore {
             new CopyObjectCommand({
               Bucket: this.#bucket,
               Key: target,
-              CopySource: `${this.#bucket}/${incoming}`,
+              CopySource: `${this.#bucket}/${incoming.split('/').map(encodeURIComponent).join('/')}`,
             }),
           ),
         );

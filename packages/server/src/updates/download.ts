@@ -15,6 +15,7 @@ import {
  */
 async function open(
   request: FastifyRequest,
+  reply: FastifyReply,
   store: ArtifactStore,
   artifact: { orgId: string; sha256: string },
   range?: ByteRange,
@@ -24,6 +25,7 @@ async function open(
   } catch (error) {
     if (!(error instanceof ArtifactMissing || error instanceof ArtifactStoreUnavailable)) throw error;
     request.log.error({ err: error }, 'artifact read failed');
+    reply.removeHeader('content-disposition').removeHeader('etag').removeHeader('accept-ranges');
     throw new DomainError(
       'artifact-store-unavailable',
       error instanceof ArtifactMissing
@@ -62,7 +64,7 @@ export async function sendArtifact(
     // A malformed header is ignored (RFC 9110 14.2); several ranges get the whole file.
     if (ranges !== -2 && ranges.type === 'bytes' && ranges.length === 1) {
       const { start, end } = ranges[0] as { start: number; end: number };
-      const body = await open(request, store, artifact, { start, end });
+      const body = await open(request, reply, store, artifact, { start, end });
       return reply
         .status(206)
         .header('content-range', `bytes ${start}-${end}/${artifact.length}`)
@@ -70,6 +72,6 @@ export async function sendArtifact(
         .send(body);
     }
   }
-  const body = await open(request, store, artifact);
+  const body = await open(request, reply, store, artifact);
   return reply.header('content-length', artifact.length).send(body);
 }
