@@ -58,7 +58,8 @@ import { assertSchemaKnown, type MigrationReport, migrateToLatest } from './stor
 import { type PostgresTimeouts, serverTimeouts } from './store/pg-pool.js';
 import { TelemetryService } from './telemetry/service.js';
 import { TwinService } from './twin/service.js';
-import { type ArtifactStore, FilesystemArtifactStore } from './updates/artifact-store.js';
+import type { ArtifactStore } from './updates/artifact-store.js';
+import { type ArtifactStoreChoice, openArtifactStore } from './updates/artifact-stores.js';
 import { ReleaseService } from './updates/releases.js';
 import { UpdateRepository } from './updates/repository.js';
 import { RolloutEngine } from './updates/rollout-engine.js';
@@ -84,8 +85,11 @@ export interface AppOptions {
   databaseTimeouts?: PostgresTimeouts;
   /** Seals the secrets kept in the database (device CA keys): `loadMasterKey(config.secrets.masterKeyFile)`. */
   secrets: SecretBox;
-  /** Where firmware images and SBOMs live: a directory (`config.updates.artifactDir`) or a store. */
-  artifacts: string | ArtifactStore;
+  /**
+   * Where firmware images and SBOMs live: a directory (`config.updates.artifactDir`), a store, or
+   * config `artifacts.store` with the directory (`auto`: PostgreSQL with PostgreSQL; decision 0030).
+   */
+  artifacts: string | ArtifactStore | ArtifactStoreChoice;
   maxArtifactBytes?: number;
   clock?: Clock;
   logger?: FastifyBaseLogger | boolean;
@@ -384,10 +388,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     { db: store.db, dialect: store.dialect, holder: node.holder, logger: nodeLogger },
     { ttlMs: node.timings.expiryMs, pollMs: node.timings.heartbeatMs },
   );
-  const artifacts =
-    typeof options.artifacts === 'string'
-      ? new FilesystemArtifactStore(options.artifacts)
-      : options.artifacts;
+  let artifacts: ArtifactStore;
+  try {
+    artifacts = await openArtifactStore(options.artifacts, store.db);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const services = createServices(
     store,
     options.clock ?? systemClock,
@@ -484,6 +491,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       // After the gateway wrote its devices offline: then this node's row goes.
       await cluster.stop();
       await http.close();
+      await artifacts.close?.();
       await store.close();
     },
   };

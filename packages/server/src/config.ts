@@ -68,6 +68,26 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    // Issue 19 §4, decision 0030: where the artifact bytes live (docs/artefacts.md).
+    artifacts: Type.Object(
+      {
+        /** `auto` (the default): the directory with SQLite, PostgreSQL with PostgreSQL; or `local`, `postgres`, `s3`. */
+        store: Type.Union(['auto', 'local', 'postgres', 's3'].map((l) => Type.Literal(l))),
+        /** An S3-compatible bucket; nothing has a default, the credentials included. */
+        s3: Type.Object(
+          {
+            endpoint: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2000 })),
+            bucket: Type.Optional(Type.String({ minLength: 3, maxLength: 63 })),
+            region: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            accessKeyId: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+            secretAccessKey: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+            prefix: Type.Optional(Type.String({ maxLength: 500, pattern: '^([^/].*/)?$' })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
     vulnerabilities: Type.Object(
       {
         /** Feed URLs `vulns sync` fetches: OSV zips or records, NVD 2.0 JSON, the KEV catalog, CSAF. */
@@ -198,6 +218,13 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MASTER_KEY_FILE: 'secrets.masterKeyFile',
   BRICKLESS_ARTIFACT_DIR: 'updates.artifactDir',
   BRICKLESS_MAX_ARTIFACT_BYTES: 'updates.maxArtifactBytes',
+  BRICKLESS_ARTIFACTS_STORE: 'artifacts.store',
+  BRICKLESS_ARTIFACTS_S3_ENDPOINT: 'artifacts.s3.endpoint',
+  BRICKLESS_ARTIFACTS_S3_BUCKET: 'artifacts.s3.bucket',
+  BRICKLESS_ARTIFACTS_S3_REGION: 'artifacts.s3.region',
+  BRICKLESS_ARTIFACTS_S3_ACCESS_KEY_ID: 'artifacts.s3.accessKeyId',
+  BRICKLESS_ARTIFACTS_S3_SECRET_ACCESS_KEY: 'artifacts.s3.secretAccessKey',
+  BRICKLESS_ARTIFACTS_S3_PREFIX: 'artifacts.s3.prefix',
   BRICKLESS_TELEMETRY_RETENTION_DAYS: 'telemetry.retentionDays',
   BRICKLESS_LOG_LEVEL: 'log.level',
   BRICKLESS_VULNERABILITY_FEEDS: 'vulnerabilities.feeds',
@@ -354,6 +381,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     secrets: { masterKeyFile: join(dataDir, 'master.key') },
     telemetry: { retentionDays: 365 },
     updates: { artifactDir: join(dataDir, 'artifacts'), maxArtifactBytes: 2 * 1024 ** 3 },
+    artifacts: { store: 'auto', s3: {} },
     vulnerabilities: { feeds: [], syncIntervalMinutes: 360 },
     escrow: { recipients: [], intervalHours: 0 },
     audit: { checkpointIntervalMinutes: 60 },
@@ -381,11 +409,22 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         : (error?.message ?? 'is not valid');
     throw new DomainError('validation-failed', `config: ${key || '(root)'} ${why} (from ${from})`);
   }
-  const { mqtt, proxy } = config as unknown as Config;
+  const { mqtt, proxy, artifacts } = config as unknown as Config;
   const badProxy = invalidTrustedEntry(proxy.trusted);
   if (badProxy) {
     const from = origin.get('proxy.trusted') ?? (fileName ? `config file ${fileName}` : 'defaults');
     throw new DomainError('validation-failed', `config: proxy.trusted: ${badProxy} (from ${from})`);
+  }
+  if (artifacts.store === 's3') {
+    // Decision 0030: no default bucket, region or credentials; a node must not guess where firmware goes.
+    const missing = (['endpoint', 'bucket', 'region', 'accessKeyId', 'secretAccessKey'] as const).filter(
+      (key) => !artifacts.s3[key],
+    );
+    if (missing.length > 0)
+      throw new DomainError(
+        'validation-failed',
+        `config: artifacts.store is s3 but ${missing.map((key) => `artifacts.s3.${key}`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set (BRICKLESS_ARTIFACTS_S3_* or the config file)`,
+      );
   }
   if (mqtt.unauthenticatedPerAddress > mqtt.unauthenticatedTotal) {
     const from = (key: string) => origin.get(key) ?? (fileName ? `config file ${fileName}` : 'defaults');

@@ -17,6 +17,7 @@ export const errorCatalogue = {
   'schema-too-new': { status: 500, title: 'Database schema is newer than this brickless' },
   'database-unreachable': { status: 503, title: 'Database unreachable' },
   'mail-not-configured': { status: 503, title: 'No SMTP server is configured' },
+  'artifact-store-unavailable': { status: 503, title: 'The artifact store is unreachable or incomplete' },
   internal: { status: 500, title: 'Internal error' },
 } as const;
 

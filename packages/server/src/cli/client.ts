@@ -11,6 +11,7 @@ import { DomainError } from '../errors.js';
 import { LOCAL_HEADER } from '../http/auth.js';
 import type { ProblemBody } from '../http/problem.js';
 import { loadMasterKey } from '../secrets/master-key.js';
+import { artifactChoice } from '../updates/artifact-stores.js';
 
 /** A failed API call, carrying the problem details the API returned. */
 export class ApiError extends Error {
@@ -86,7 +87,7 @@ export async function directClient(config: Config): Promise<ApiClient> {
   const app = await createApp({
     database: config.database,
     secrets: loadMasterKey(config.secrets.masterKeyFile),
-    artifacts: config.updates.artifactDir,
+    artifacts: artifactChoice(config),
     dataDir: config.dataDir,
     maxArtifactBytes: config.updates.maxArtifactBytes,
     bodyLimit: config.http.bodyLimit,

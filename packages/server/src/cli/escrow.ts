@@ -20,7 +20,7 @@ import { depositEscrowGaps } from './escrow-gap.js';
 import { emit, printRecord, printTable } from './output.js';
 
 /** A progress bar on stderr for people; nothing for --json or a pipe. */
-function progressBar(
+export function progressBar(
   json: boolean,
   label: string,
 ): {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { adminCommands } from './admin.js';
 import { appCommands } from './apps.js';
+import { artifactCommands } from './artifacts.js';
 import { auditCommands } from './audit.js';
 import { brandCommands } from './brands.js';
 import { withClient } from './context.js';
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
       (await import('./serve.js')).serve(flags, command),
     );
   migrateCommand(program);
+  artifactCommands(program);
   adminCommands(program);
   orgCommands(program);
   peopleCommands(program);

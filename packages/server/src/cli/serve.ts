@@ -15,6 +15,8 @@ import { startProductRetention } from '../rights/retention.js';
 import { loadMasterKey } from '../secrets/master-key.js';
 import { startPartitionMaintenance } from '../telemetry/partition-job.js';
 import { ensureTls } from '../tls/certs.js';
+import { adoptLocalArtifacts } from '../updates/artifact-migrate.js';
+import { artifactChoice } from '../updates/artifact-stores.js';
 import { startUpdateJobs } from '../updates/jobs.js';
 import { VERSION } from '../version.js';
 import { startVulnerabilityJobs } from '../vulnerabilities/jobs.js';
@@ -51,7 +53,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
   const app = await createApp({
     database: config.database,
     secrets: loadMasterKey(config.secrets.masterKeyFile),
-    artifacts: config.updates.artifactDir,
+    artifacts: artifactChoice(config),
     dataDir: config.dataDir,
     maxArtifactBytes: config.updates.maxArtifactBytes,
     gatewayLimits: {
@@ -83,6 +85,14 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     cluster: { heartbeatMs: config.cluster.heartbeatMs, expiryMs: config.cluster.expiryMs },
     trustedProxies: config.proxy.trusted,
   });
+  // Issue 19 §4: with `auto` on PostgreSQL, images still in the data directory move in once.
+  if (config.artifacts.store === 'auto')
+    await adoptLocalArtifacts(
+      app.services.store.db,
+      config.updates.artifactDir,
+      app.services.artifacts,
+      logger,
+    );
   try {
     await app.http.listen({ host: config.http.host, port: config.http.port });
   } catch (error) {

@@ -229,7 +229,11 @@ async function writeDeposit(
 
   let newArtifacts = 0;
   for (const [index, artifact] of artifactRows.entries()) {
-    if (await objects.putBlob(artifact.sha256, source.artifacts.read(artifact.orgId, artifact.sha256))) {
+    // Opened only when the escrow lacks it: an S3 or PostgreSQL read is a request, not a file handle.
+    if (
+      !objects.has(artifact.sha256, 'blob') &&
+      (await objects.putBlob(artifact.sha256, await source.artifacts.read(artifact.orgId, artifact.sha256)))
+    ) {
       newArtifacts++;
       newBytes += artifact.length;
     }

@@ -19,7 +19,9 @@ import type { Database } from '../store/schema.js';
 import { freshDatabase, type TestDatabase, testDialects } from '../store/test-helper.js';
 import { plugCapabilities, type TestApp, testApp } from '../test-support/app.js';
 import { createRelease, initRepository, makerKeys, signTargets } from '../test-support/updates.js';
+import { migrateArtifacts } from '../updates/artifact-migrate.js';
 import { FilesystemArtifactStore } from '../updates/artifact-store.js';
+import { PostgresArtifactStore } from '../updates/artifact-store-pg.js';
 import { deposit } from './deposit.js';
 import { locateDeposit } from './manifest.js';
 import { restoreDeposit } from './restore.js';
@@ -73,7 +75,8 @@ for (const [from, to] of pairs) {
     const keys = makerKeys();
     const source = () => ({
       database: t.database.url,
-      artifacts: new FilesystemArtifactStore(join(t.database.dataDir, 'artifacts')),
+      // The app's own store: PostgreSQL's on PostgreSQL (issue 19 §4), the directory on SQLite.
+      artifacts: t.app.services.artifacts,
       dataDir: t.database.dataDir,
       masterKeyFile,
       config: { note: 'test config' },
@@ -86,7 +89,7 @@ for (const [from, to] of pairs) {
       masterKeyFile = join(work, 'master.key');
       identity = await age.generateX25519Identity();
       recipient = await age.identityToRecipient(identity);
-      t = await testApp(from, { masterKeyFile, https: true });
+      t = await testApp(from, { masterKeyFile, https: true, artifactStore: 'auto' });
       await t.org('acme');
       const product = await t.call('POST', '/v1/orgs/acme/products', {
         body: {
@@ -196,6 +199,9 @@ for (const [from, to] of pairs) {
       assert.equal(manifest.tables.telemetry?.rows, 500);
       assert.equal(manifest.tables.devices?.rows, 4);
       assert.equal(manifest.artifacts.length, 3, 'two images and the SBOM document');
+      // The PostgreSQL store's chunk tables are not deposited as rows: the bytes travel as artifacts.
+      assert.equal(t.app.services.artifacts.kind, from === 'postgres' ? 'postgres' : 'local');
+      assert.ok(!manifest.tables.artifact_blobs && !manifest.tables.artifact_chunks);
       assert.ok(manifest.files['trust/acme/1.root.json']);
       assert.ok(manifest.files['trust/acme/device-ca.crt']);
       assert.ok(manifest.files['trust/server-ca.crt']);
@@ -255,6 +261,18 @@ for (const [from, to] of pairs) {
       }
       for (const a of located.manifest.artifacts)
         assert.equal(await artifacts.size(a.orgId, a.sha256), a.length);
+      if (to === 'postgres') {
+        // A restore writes the directory; `artifacts migrate` then moves it into the PostgreSQL store.
+        const moved = await openStore(target.url);
+        try {
+          const report = await migrateArtifacts(moved.db, artifacts, new PostgresArtifactStore(moved.db));
+          assert.deepEqual([report.copied, report.present, report.missing], [3, 0, []]);
+          const again = await migrateArtifacts(moved.db, artifacts, new PostgresArtifactStore(moved.db));
+          assert.deepEqual([again.copied, again.present], [0, 3], 'a second run copies nothing');
+        } finally {
+          await moved.close();
+        }
+      }
       // A second restore into the same (now full) database is refused and changes nothing.
       await assert.rejects(
         restoreDeposit(located, { database: target.url, secrets }),

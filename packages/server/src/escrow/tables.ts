@@ -121,6 +121,11 @@ export const NOT_DEPOSITED: ReadonlySet<string> = new Set([
   // successor's nodes register themselves and take every job at their first poll.
   'nodes',
   'leases',
+  // The PostgreSQL artifact store's bytes (migration 0029): they reach a deposit as artifacts,
+  // read through the store into the escrow's content-addressed objects (manifest.artifacts), as
+  // the local directory's files do; rows of 1 MiB chunks would only duplicate them.
+  'artifact_blobs',
+  'artifact_chunks',
 ]);
 
 /** The tables a deposit at schema `current` must hold. */

@@ -106,7 +106,7 @@ async function sbomFiles(services: Services, org: Organization, product: Product
     if (!sbom) continue;
     const files: Array<{ name: string; bytes: Buffer }> = [];
     try {
-      const original = await readAll(services.artifacts.read(org.id, sbom.documentSha256));
+      const original = await readAll(await services.artifacts.read(org.id, sbom.documentSha256));
       files.push({ name: `${release.version}.uploaded.${sbom.format}.json`, bytes: original });
     } catch (error) {
       // Said in the pack rather than left out unseen: the stored document could not be read.

@@ -246,6 +246,24 @@ export interface ArtifactsTable {
   created_by: string;
 }
 
+/** One upload into the PostgreSQL artifact store (migration 0029); complete once `sha256` is set. */
+export interface ArtifactBlobsTable {
+  upload_id: string;
+  org_id: string;
+  sha256: string | null;
+  /** bigint: PostgreSQL returns it as a string. */
+  length: number | string;
+  chunk_bytes: number;
+  started_at: string;
+  completed_at: string | null;
+}
+
+export interface ArtifactChunksTable {
+  upload_id: string;
+  seq: number;
+  data: Buffer;
+}
+
 export interface ReleasesTable {
   id: string;
   org_id: string;
@@ -852,6 +870,8 @@ export interface Database {
   tuf_metadata: TufMetadataTable;
   tuf_targets_drafts: TufTargetsDraftsTable;
   artifacts: ArtifactsTable;
+  artifact_blobs: ArtifactBlobsTable;
+  artifact_chunks: ArtifactChunksTable;
   releases: ReleasesTable;
   rollouts: RolloutsTable;
   rollout_devices: RolloutDevicesTable;

@@ -9,6 +9,7 @@ import { loadMasterKey, SecretBox } from '../secrets/master-key.js';
 import type { Dialect } from '../store/db.js';
 import { freshDatabase, type TestDatabase } from '../store/test-helper.js';
 import { ensureTls } from '../tls/certs.js';
+import type { S3Settings } from '../updates/artifact-store-s3.js';
 
 export interface TestApp {
   app: App;
@@ -57,6 +58,10 @@ export async function testApp(
     /** This node's id and heartbeat (cluster tests: several apps on one database). */
     nodeId?: string;
     cluster?: Partial<NodeTimings>;
+    /** Config `artifacts.store` (`auto`: PostgreSQL on PostgreSQL); the data dir's directory by default. */
+    artifactStore?: 'auto' | 'local' | 'postgres' | 's3';
+    /** Config `artifacts.s3` when `artifactStore` is s3, e.g. a server from test-support/s3.ts. */
+    artifactS3?: S3Settings;
   } = {},
 ): Promise<TestApp> {
   const database = await freshDatabase(dialect);
@@ -65,7 +70,9 @@ export async function testApp(
   const app = await createApp({
     database: database.url,
     secrets: options.masterKeyFile ? loadMasterKey(options.masterKeyFile) : SecretBox.random(),
-    artifacts: join(database.dataDir, 'artifacts'),
+    artifacts: options.artifactStore
+      ? { store: options.artifactStore, dir: join(database.dataDir, 'artifacts'), s3: options.artifactS3 }
+      : join(database.dataDir, 'artifacts'),
     dataDir: database.dataDir,
     ...(options.maxArtifactBytes ? { maxArtifactBytes: options.maxArtifactBytes } : {}),
     clock,

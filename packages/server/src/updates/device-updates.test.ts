@@ -120,7 +120,7 @@ for (const dialect of testDialects) {
     const refused = (reports: UpdateStatus[]) => reports.find((r) => r.step === 'failed');
 
     before(async () => {
-      t = await testApp(dialect, { clock, https: true });
+      t = await testApp(dialect, { clock, https: true, artifactStore: 'auto' });
       await t.org('acme');
       const product = await t.call('POST', '/v1/orgs/acme/products', {
         body: {

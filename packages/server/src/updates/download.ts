@@ -1,6 +1,39 @@
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import parseRange from 'range-parser';
-import type { ArtifactStore } from './artifact-store.js';
+import { DomainError } from '../errors.js';
+import {
+  ArtifactMissing,
+  type ArtifactStore,
+  ArtifactStoreUnavailable,
+  type ByteRange,
+} from './artifact-store.js';
+
+/**
+ * Opens the bytes before any status is sent, so a store that lost an object or cannot be reached
+ * answers 503 with a reason instead of a 200 cut short (issue 19 §4); the cause goes to the log.
+ */
+async function open(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  store: ArtifactStore,
+  artifact: { orgId: string; sha256: string },
+  range?: ByteRange,
+): Promise<Readable> {
+  try {
+    return await store.read(artifact.orgId, artifact.sha256, range);
+  } catch (error) {
+    if (!(error instanceof ArtifactMissing || error instanceof ArtifactStoreUnavailable)) throw error;
+    request.log.error({ err: error }, 'artifact read failed');
+    reply.removeHeader('content-disposition').removeHeader('etag').removeHeader('accept-ranges');
+    throw new DomainError(
+      'artifact-store-unavailable',
+      error instanceof ArtifactMissing
+        ? `the bytes of artifact ${artifact.sha256} are missing from the ${store.kind} artifact store`
+        : `the ${store.kind} artifact store cannot be reached; try again later`,
+    );
+  }
+}
 
 /**
  * Streams a stored artifact with the HTTP caching and range semantics a device needs to resume a
@@ -31,12 +64,14 @@ export async function sendArtifact(
     // A malformed header is ignored (RFC 9110 14.2); several ranges get the whole file.
     if (ranges !== -2 && ranges.type === 'bytes' && ranges.length === 1) {
       const { start, end } = ranges[0] as { start: number; end: number };
+      const body = await open(request, reply, store, artifact, { start, end });
       return reply
         .status(206)
         .header('content-range', `bytes ${start}-${end}/${artifact.length}`)
         .header('content-length', end - start + 1)
-        .send(store.read(artifact.orgId, artifact.sha256, { start, end }));
+        .send(body);
     }
   }
-  return reply.header('content-length', artifact.length).send(store.read(artifact.orgId, artifact.sha256));
+  const body = await open(request, reply, store, artifact);
+  return reply.header('content-length', artifact.length).send(body);
 }

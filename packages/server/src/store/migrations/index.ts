@@ -27,6 +27,7 @@ import * as m0025 from './0025-owner-notices.js';
 import * as m0026 from './0026-data-rights.js';
 import * as m0027 from './0027-owner-passkeys.js';
 import * as m0028 from './0028-nodes-and-leases.js';
+import * as m0029 from './0029-artifact-blobs.js';
 import * as m0030 from './0030-telemetry-partitions.js';
 
 /**
@@ -62,5 +63,6 @@ export const migrations: Record<string, Migration> = {
   '0026-data-rights': m0026,
   '0027-owner-passkeys': m0027,
   '0028-nodes-and-leases': m0028,
+  '0029-artifact-blobs': m0029,
   '0030-telemetry-partitions': m0030,
 };
