@@ -6,6 +6,7 @@ import { TokenService } from './access/tokens.js';
 import { AuthorizationService } from './apps/authorization.js';
 import { AppRegistry } from './apps/registry.js';
 import { AppTokenService } from './apps/tokens.js';
+import { type Bus, type BusSettings, busObserver, InProcessBus, openBus } from './bus/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { CommandService } from './commands/service.js';
 import type { DeploymentFacts } from './continuity/deployment.js';
@@ -48,7 +49,12 @@ import { DeviceCaService } from './pki/device-ca.js';
 import { DataRightsService } from './rights/service.js';
 import type { SecretBox } from './secrets/master-key.js';
 import type { Services } from './services.js';
-import { applyChange, ChangeListener, ChangeRecordingAuditLog } from './store/change-notifier.js';
+import {
+  AppliedChanges,
+  applyChange,
+  ChangeListener,
+  ChangeRecordingAuditLog,
+} from './store/change-notifier.js';
 import { isPostgresUrl, openStore, type Store } from './store/db.js';
 import { assertSchemaKnown, type MigrationReport, migrateToLatest } from './store/migrate.js';
 import { type PostgresTimeouts, serverTimeouts } from './store/pg-pool.js';
@@ -115,6 +121,8 @@ export interface AppOptions {
   mail?: MailSettings;
   /** Config `webhooks.allowPrivateTargets`: webhooks may target loopback and private addresses. */
   webhooksAllowPrivateTargets?: boolean;
+  /** Config `bus` (issue 19): with a `url`, events reach the other nodes over NATS; else in-process. */
+  bus?: BusSettings;
 }
 
 export interface App {
@@ -147,15 +155,19 @@ export function createServices(
     deployment?: DeploymentFacts;
     mail?: MailSettings;
     webhooksAllowPrivateTargets?: boolean;
+    /** The bus between nodes (bus/); an in-process one by default. */
+    bus?: Bus;
+    metrics?: Metrics;
   } = {},
 ): Services {
   // Raises a change notification in the transaction of every change a running server acts on.
   const audit = new ChangeRecordingAuditLog({ clock, dialect: store.dialect });
-  const metrics = new Metrics();
+  const metrics = extra.metrics ?? new Metrics();
+  const bus = extra.bus ?? new InProcessBus(busObserver(metrics, () => null));
   // Changes that someone must hear of record their event in their own transaction (issue 18 §4).
   const outbox = new Outbox({ db: store.db, clock });
   const mailer = new SmtpMailer(extra.mail ?? {});
-  const deps = { db: store.db, clock, audit, outbox };
+  const deps = { db: store.db, clock, audit, outbox, bus };
   const disclosures = new DisclosureService(deps);
   const deviceCa = new DeviceCaService({ ...deps, secrets });
   const credentials = new DeviceCredentialService({ ...deps, ca: deviceCa });
@@ -180,10 +192,6 @@ export function createServices(
     secrets,
     allowPrivateTargets: extra.webhooksAllowPrivateTargets ?? false,
   });
-  // A person's tokens ended by a role change or removal close their live sessions, as a revoke does.
-  people.on('tokensRevoked', (ids) => {
-    for (const id of ids) tokens.emit('revoked', id);
-  });
   const attempts = new Attempts(deps);
   // What owners must be told (issue 18 §3): fanned out by the notifier, mailed in its pass.
   const ownerNotices = new OwnerNotices({ db: store.db, clock, mailer, publicUrl: extra.publicUrl ?? null });
@@ -194,6 +202,7 @@ export function createServices(
     store,
     clock,
     audit,
+    bus,
     tokens,
     people,
     ownerSignIn: new OwnerSignInService({ ...deps, mailer, attempts, publicUrl: extra.publicUrl ?? null }),
@@ -348,28 +357,39 @@ export async function createApp(options: AppOptions): Promise<App> {
     await store.close();
     throw error;
   }
+  // The bus (issue 19): a change heard from it and from the database is applied once (`applied`).
+  const clock = options.clock ?? systemClock;
+  const applied = new AppliedChanges(() => clock.now().getTime());
+  const metrics = new Metrics();
+  let busLog: FastifyBaseLogger | null = null;
+  let bus: Bus;
+  try {
+    bus = await openBus(options.bus, {
+      observer: busObserver(metrics, () => busLog),
+      claim: (change) => applied.claim(change),
+      nodeName: options.nodeId ?? hostname(),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const artifacts =
     typeof options.artifacts === 'string'
       ? new FilesystemArtifactStore(options.artifacts)
       : options.artifacts;
-  const services = createServices(
-    store,
-    options.clock ?? systemClock,
-    options.secrets,
-    artifacts,
-    options.maxArtifactBytes,
-    {
-      vulnerabilityFeeds: options.vulnerabilityFeeds ?? [],
-      publicUrl: options.publicUrl ?? null,
-      ...(options.publicOrganization ? { publicOrganization: options.publicOrganization } : {}),
-      ...(options.sessionLimits ? { sessionLimits: options.sessionLimits } : {}),
-      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-      ...(options.escrowSchedule ? { escrowSchedule: options.escrowSchedule } : {}),
-      ...(options.deployment ? { deployment: options.deployment } : {}),
-      ...(options.mail ? { mail: options.mail } : {}),
-      ...(options.webhooksAllowPrivateTargets ? { webhooksAllowPrivateTargets: true } : {}),
-    },
-  );
+  const services = createServices(store, clock, options.secrets, artifacts, options.maxArtifactBytes, {
+    vulnerabilityFeeds: options.vulnerabilityFeeds ?? [],
+    publicUrl: options.publicUrl ?? null,
+    ...(options.publicOrganization ? { publicOrganization: options.publicOrganization } : {}),
+    ...(options.sessionLimits ? { sessionLimits: options.sessionLimits } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.escrowSchedule ? { escrowSchedule: options.escrowSchedule } : {}),
+    ...(options.deployment ? { deployment: options.deployment } : {}),
+    ...(options.mail ? { mail: options.mail } : {}),
+    ...(options.webhooksAllowPrivateTargets ? { webhooksAllowPrivateTargets: true } : {}),
+    bus,
+    metrics,
+  });
   const localNonce = options.localPrincipal ? randomBytes(32).toString('hex') : null;
   const http = await buildHttp(services, {
     logger: options.logger ?? false,
@@ -382,9 +402,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       : {}),
   });
   await http.ready();
+  busLog = http.log;
   watchDatabase(store, services.metrics, () => http.log);
-  // A disabled or deleted device is cut off at once, as if its credential were revoked.
-  services.devices.on('deactivated', (deviceId) => services.credentials.emit('revoked', deviceId));
   const gateway = new MqttGateway(
     {
       nodeId: options.nodeId ?? hostname(),
@@ -398,6 +417,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       commands: services.commands,
       rollouts: services.rolloutEngine,
       endpoints: services.endpoints,
+      bus: services.bus,
       metrics: services.metrics,
       logger: http.log,
     },
@@ -413,6 +433,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     clock: services.clock,
     apply: (change) => applyChange(services, change),
     onError: (error, context) => http.log.error({ err: error }, context),
+    applied,
   });
   return {
     services,
@@ -426,6 +447,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       services.mailer.close();
       await gateway.close();
       await http.close();
+      await services.bus.close();
       await store.close();
     },
   };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { type Static, Type } from 'typebox';
+import { parseBusUrl } from './bus/url.js';
 import { DomainError } from './errors.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
@@ -138,6 +139,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    // Issue 19 (decision 0028): the bus between nodes; without `url`, in-process (one node).
+    bus: Type.Object(
+      {
+        /** `nats://host:4222` (or tls://, several comma-separated); credentials may be in it. */
+        url: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+        /** The installation's name on a shared NATS: subjects are `brickless.<cluster>.<event>`. */
+        cluster: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+        credsFile: Type.Optional(Type.String({ minLength: 1 })),
+        tlsCaFile: Type.Optional(Type.String({ minLength: 1 })),
+        tlsCertFile: Type.Optional(Type.String({ minLength: 1 })),
+        tlsKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -191,6 +206,12 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_MAIL_ALLOW_UNVERIFIED_TLS: 'mail.allowUnverifiedTls',
   BRICKLESS_WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'webhooks.allowPrivateTargets',
   BRICKLESS_OWNER_END_OF_SUPPORT_LEAD_DAYS: 'owners.endOfSupportLeadDays',
+  BRICKLESS_BUS_URL: 'bus.url',
+  BRICKLESS_BUS_CLUSTER: 'bus.cluster',
+  BRICKLESS_BUS_CREDS_FILE: 'bus.credsFile',
+  BRICKLESS_BUS_TLS_CA_FILE: 'bus.tlsCaFile',
+  BRICKLESS_BUS_TLS_CERT_FILE: 'bus.tlsCertFile',
+  BRICKLESS_BUS_TLS_KEY_FILE: 'bus.tlsKeyFile',
 };
 
 const numericKeys = new Set([
@@ -305,7 +326,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const [key, value] of Object.entries(sources.flags ?? {})) {
     if (value === undefined) continue;
     set(layer, key, typeof value === 'string' ? parseText(key, value) : value);
-    origin.set(key, `--${key.replace(/\./g, '-').replace(/([A-Z])/g, (c) => `-${c.toLowerCase()}`)}`);
+    // `serve --bus` sets bus.url; every other flag is named after its key.
+    const flag =
+      key === 'bus.url' ? 'bus' : key.replace(/\./g, '-').replace(/([A-Z])/g, (c) => `-${c.toLowerCase()}`);
+    origin.set(key, `--${flag}`);
   }
 
   const dataDir = resolve(String((layer.dataDir as string | undefined) ?? './data'));
@@ -333,6 +357,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     mail: { allowUnverifiedTls: false },
     owners: { endOfSupportLeadDays: [180, 30] },
     webhooks: { allowPrivateTargets: false },
+    bus: { cluster: 'default' },
     log: { level: 'info' },
   };
   const config = merge(defaults, { ...layer, dataDir });
@@ -357,6 +382,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       'validation-failed',
       `config: mqtt.unauthenticatedPerAddress (${mqtt.unauthenticatedPerAddress}, from ${from('mqtt.unauthenticatedPerAddress')}) must not be over mqtt.unauthenticatedTotal (${mqtt.unauthenticatedTotal}, from ${from('mqtt.unauthenticatedTotal')}): one address could hold every pending place`,
     );
+  }
+  const { bus } = config as unknown as Config;
+  if (bus.url !== undefined) {
+    try {
+      parseBusUrl(bus.url);
+    } catch (error) {
+      const from = origin.get('bus.url') ?? (fileName ? `config file ${fileName}` : 'defaults');
+      throw new DomainError('validation-failed', `config: ${(error as Error).message} (from ${from})`);
+    }
   }
   return config as unknown as Config;
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyBaseLogger, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type App, createApp } from '../app.js';
+import type { BusSettings } from '../bus/url.js';
 import { ManualClock } from '../clock.js';
 import type { GatewayLimits } from '../gateway/mqtt.js';
 import type { MailSettings } from '../mail/mailer.js';
@@ -53,6 +54,8 @@ export async function testApp(
     webhooksAllowPrivateTargets?: boolean;
     /** E-mail over SMTP (config `mail`), e.g. to a server from test-support/smtp.ts. */
     mail?: MailSettings;
+    /** The bus between nodes (config `bus`), e.g. a NATS server from test-support/nats-server.ts. */
+    bus?: BusSettings;
   } = {},
 ): Promise<TestApp> {
   const database = await freshDatabase(dialect);
@@ -73,6 +76,7 @@ export async function testApp(
     ...(options.lazySchemas ? { lazySchemas: true } : {}),
     ...(options.webhooksAllowPrivateTargets ? { webhooksAllowPrivateTargets: true } : {}),
     ...(options.mail ? { mail: options.mail } : {}),
+    ...(options.bus ? { bus: options.bus } : {}),
   });
   const { token: rootToken } = await app.services.tokens.create('test', {
     orgId: null,
