@@ -15,7 +15,7 @@ import type { Executor } from './transaction.js';
  * appends in its own transaction is the record of it, so nothing is written twice: PostgreSQL
  * carries a NOTIFY raised in that transaction (delivered on commit, never for a rollback), and a
  * SQLite server polls the audit log's rowid, which grows with every commit (one writer at a time).
- * docs/decisions/0013-change-notifier.md.
+ * docs/decisions/0014-change-notifier.md; with the bus, decision 0028.
  */
 export const CHANGE_CHANNEL = 'brickless_changes';
 
