@@ -6,6 +6,7 @@ import { TokenService } from './access/tokens.js';
 import { AuthorizationService } from './apps/authorization.js';
 import { AppRegistry } from './apps/registry.js';
 import { AppTokenService } from './apps/tokens.js';
+import { type Bus, type BusSettings, busObserver, InProcessBus, openBus } from './bus/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { Cluster } from './cluster/cluster.js';
 import { JobLeases, type JobScheduler } from './cluster/leases.js';
@@ -52,7 +53,12 @@ import { ProxyProtocol } from './proxy/protocol.js';
 import { DataRightsService } from './rights/service.js';
 import type { SecretBox } from './secrets/master-key.js';
 import type { Services } from './services.js';
-import { applyChange, ChangeListener, ChangeRecordingAuditLog } from './store/change-notifier.js';
+import {
+  AppliedChanges,
+  applyChange,
+  ChangeListener,
+  ChangeRecordingAuditLog,
+} from './store/change-notifier.js';
 import { isPostgresUrl, openStore, type Store } from './store/db.js';
 import { assertSchemaKnown, type MigrationReport, migrateToLatest } from './store/migrate.js';
 import { type PostgresTimeouts, serverTimeouts } from './store/pg-pool.js';
@@ -127,6 +133,8 @@ export interface AppOptions {
   webhooksAllowPrivateTargets?: boolean;
   /** Config `proxy.trusted`: load balancers whose PROXY protocol header is read (decision 0031). */
   trustedProxies?: readonly string[];
+  /** Config `bus` (issue 19): with a `url`, events reach the other nodes over NATS; else in-process. */
+  bus?: BusSettings;
 }
 
 export interface App {
@@ -163,15 +171,19 @@ export function createServices(
     webhooksAllowPrivateTargets?: boolean;
     /** Lease-held periodic jobs; by default leases held by this process under the host name. */
     jobs?: JobScheduler;
+    /** The bus between nodes (bus/); an in-process one by default. */
+    bus?: Bus;
+    metrics?: Metrics;
   } = {},
 ): Services {
   // Raises a change notification in the transaction of every change a running server acts on.
   const audit = new ChangeRecordingAuditLog({ clock, dialect: store.dialect });
-  const metrics = new Metrics();
+  const metrics = extra.metrics ?? new Metrics();
+  const bus = extra.bus ?? new InProcessBus(busObserver(metrics, () => null));
   // Changes that someone must hear of record their event in their own transaction (issue 18 §4).
   const outbox = new Outbox({ db: store.db, clock });
   const mailer = new SmtpMailer(extra.mail ?? {});
-  const deps = { db: store.db, clock, audit, outbox };
+  const deps = { db: store.db, clock, audit, outbox, bus };
   const disclosures = new DisclosureService(deps);
   const deviceCa = new DeviceCaService({ ...deps, secrets });
   const credentials = new DeviceCredentialService({ ...deps, ca: deviceCa });
@@ -196,10 +208,6 @@ export function createServices(
     secrets,
     allowPrivateTargets: extra.webhooksAllowPrivateTargets ?? false,
   });
-  // A person's tokens ended by a role change or removal close their live sessions, as a revoke does.
-  people.on('tokensRevoked', (ids) => {
-    for (const id of ids) tokens.emit('revoked', id);
-  });
   const attempts = new Attempts(deps);
   // What owners must be told (issue 18 §3): fanned out by the notifier, mailed in its pass.
   const ownerNotices = new OwnerNotices({ db: store.db, clock, mailer, publicUrl: extra.publicUrl ?? null });
@@ -210,6 +218,7 @@ export function createServices(
     store,
     clock,
     audit,
+    bus,
     tokens,
     people,
     ownerSignIn: new OwnerSignInService({ ...deps, mailer, attempts, publicUrl: extra.publicUrl ?? null }),
@@ -388,6 +397,22 @@ export async function createApp(options: AppOptions): Promise<App> {
     { db: store.db, dialect: store.dialect, holder: node.holder, logger: nodeLogger },
     { ttlMs: node.timings.expiryMs, pollMs: node.timings.heartbeatMs },
   );
+  // The bus (issue 19): a change heard from it and from the database is applied once (`applied`).
+  const clock = options.clock ?? systemClock;
+  const applied = new AppliedChanges(() => clock.now().getTime());
+  const metrics = new Metrics();
+  let busLog: FastifyBaseLogger | null = null;
+  let bus: Bus;
+  try {
+    bus = await openBus(options.bus, {
+      observer: busObserver(metrics, () => busLog),
+      claim: (change) => applied.claim(change),
+      nodeName: options.nodeId ?? hostname(),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   let artifacts: ArtifactStore;
   try {
     artifacts = await openArtifactStore(options.artifacts, store.db);
@@ -395,25 +420,20 @@ export async function createApp(options: AppOptions): Promise<App> {
     await store.close();
     throw error;
   }
-  const services = createServices(
-    store,
-    options.clock ?? systemClock,
-    options.secrets,
-    artifacts,
-    options.maxArtifactBytes,
-    {
-      vulnerabilityFeeds: options.vulnerabilityFeeds ?? [],
-      publicUrl: options.publicUrl ?? null,
-      ...(options.publicOrganization ? { publicOrganization: options.publicOrganization } : {}),
-      ...(options.sessionLimits ? { sessionLimits: options.sessionLimits } : {}),
-      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-      ...(options.escrowSchedule ? { escrowSchedule: options.escrowSchedule } : {}),
-      ...(options.deployment ? { deployment: options.deployment } : {}),
-      ...(options.mail ? { mail: options.mail } : {}),
-      ...(options.webhooksAllowPrivateTargets ? { webhooksAllowPrivateTargets: true } : {}),
-      jobs,
-    },
-  );
+  const services = createServices(store, clock, options.secrets, artifacts, options.maxArtifactBytes, {
+    vulnerabilityFeeds: options.vulnerabilityFeeds ?? [],
+    publicUrl: options.publicUrl ?? null,
+    ...(options.publicOrganization ? { publicOrganization: options.publicOrganization } : {}),
+    ...(options.sessionLimits ? { sessionLimits: options.sessionLimits } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.escrowSchedule ? { escrowSchedule: options.escrowSchedule } : {}),
+    ...(options.deployment ? { deployment: options.deployment } : {}),
+    ...(options.mail ? { mail: options.mail } : {}),
+    ...(options.webhooksAllowPrivateTargets ? { webhooksAllowPrivateTargets: true } : {}),
+    jobs,
+    bus,
+    metrics,
+  });
   const localNonce = options.localPrincipal ? randomBytes(32).toString('hex') : null;
   const http = await buildHttp(services, {
     logger: options.logger ?? false,
@@ -441,9 +461,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   });
   proxy.guard(http.server);
+  busLog = http.log;
   watchDatabase(store, services.metrics, () => http.log);
-  // A disabled or deleted device is cut off at once, as if its credential were revoked.
-  services.devices.on('deactivated', (deviceId) => services.credentials.emit('revoked', deviceId));
   const gateway = new MqttGateway(
     {
       nodeId,
@@ -457,6 +476,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       commands: services.commands,
       rollouts: services.rolloutEngine,
       endpoints: services.endpoints,
+      bus: services.bus,
       metrics: services.metrics,
       logger: http.log,
       ...(proxy.enabled ? { proxy } : {}),
@@ -473,6 +493,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     clock: services.clock,
     apply: (change) => applyChange(services, change),
     onError: (error, context) => http.log.error({ err: error }, context),
+    applied,
   });
   const cluster = new Cluster({ node, jobs, store, clock: services.clock, gateway, logger: nodeLogger });
   return {
@@ -492,6 +513,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await cluster.stop();
       await http.close();
       await artifacts.close?.();
+      await services.bus.close();
       await store.close();
     },
   };

@@ -87,3 +87,29 @@ describe('config: trusted load balancers (proxy.trusted, decision 0031)', () => 
     );
   });
 });
+
+describe('config: the bus between nodes (issue 19, decision 0028)', () => {
+  it('is in-process without bus.url, and takes the URL and cluster from a flag or the environment', () => {
+    assert.deepEqual(loadConfig({ env: {} }).bus, { cluster: 'default' });
+    const set = loadConfig({
+      env: { BRICKLESS_BUS_CLUSTER: 'plant-7', BRICKLESS_BUS_CREDS_FILE: '/etc/brickless/node.creds' },
+      flags: { 'bus.url': 'nats://10.0.0.5:4222,nats://10.0.0.6:4222' },
+    });
+    assert.deepEqual(set.bus, {
+      url: 'nats://10.0.0.5:4222,nats://10.0.0.6:4222',
+      cluster: 'plant-7',
+      credsFile: '/etc/brickless/node.creds',
+    });
+  });
+
+  it('refuses a URL that is not NATS and a cluster name that is not one subject token, saying where from', () => {
+    assert.throws(
+      () => loadConfig({ env: {}, flags: { 'bus.url': 'redis://h:6379' } }),
+      /config: bus\.url redis:\/\/h:6379 is not a NATS server URL \(redis:\/\/\): write nats:\/\/host:4222 .* \(from --bus\)/,
+    );
+    assert.throws(
+      () => loadConfig({ env: { BRICKLESS_BUS_CLUSTER: 'a.b' } }),
+      /config: bus\.cluster must match pattern/,
+    );
+  });
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { type Static, Type } from 'typebox';
+import { parseBusUrl } from './bus/url.js';
 import { DomainError } from './errors.js';
 import { invalidTrustedEntry } from './proxy/trusted.js';
 
@@ -181,6 +182,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    // Issue 19 (decision 0028): the bus between nodes; without `url`, in-process (one node).
+    bus: Type.Object(
+      {
+        /** `nats://host:4222` (or tls://, several comma-separated); credentials may be in it. */
+        url: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+        /** The installation's name on a shared NATS: subjects are `brickless.<cluster>.<event>`. */
+        cluster: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+        credsFile: Type.Optional(Type.String({ minLength: 1 })),
+        tlsCaFile: Type.Optional(Type.String({ minLength: 1 })),
+        tlsCertFile: Type.Optional(Type.String({ minLength: 1 })),
+        tlsKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -245,6 +260,12 @@ export const envKeys: Record<string, string> = {
   BRICKLESS_NODE_ID: 'cluster.nodeId',
   BRICKLESS_CLUSTER_HEARTBEAT_MS: 'cluster.heartbeatMs',
   BRICKLESS_CLUSTER_EXPIRY_MS: 'cluster.expiryMs',
+  BRICKLESS_BUS_URL: 'bus.url',
+  BRICKLESS_BUS_CLUSTER: 'bus.cluster',
+  BRICKLESS_BUS_CREDS_FILE: 'bus.credsFile',
+  BRICKLESS_BUS_TLS_CA_FILE: 'bus.tlsCaFile',
+  BRICKLESS_BUS_TLS_CERT_FILE: 'bus.tlsCertFile',
+  BRICKLESS_BUS_TLS_KEY_FILE: 'bus.tlsKeyFile',
 };
 
 const numericKeys = new Set([
@@ -361,7 +382,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const [key, value] of Object.entries(sources.flags ?? {})) {
     if (value === undefined) continue;
     set(layer, key, typeof value === 'string' ? parseText(key, value) : value);
-    origin.set(key, `--${key.replace(/\./g, '-').replace(/([A-Z])/g, (c) => `-${c.toLowerCase()}`)}`);
+    // `serve --bus` sets bus.url; every other flag is named after its key.
+    const flag =
+      key === 'bus.url' ? 'bus' : key.replace(/\./g, '-').replace(/([A-Z])/g, (c) => `-${c.toLowerCase()}`);
+    origin.set(key, `--${flag}`);
   }
 
   const dataDir = resolve(String((layer.dataDir as string | undefined) ?? './data'));
@@ -392,6 +416,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     webhooks: { allowPrivateTargets: false },
     cluster: { heartbeatMs: 2_000, expiryMs: 10_000 },
     proxy: { trusted: [] },
+    bus: { cluster: 'default' },
     log: { level: 'info' },
   };
   const config = merge(defaults, { ...layer, dataDir });
@@ -440,6 +465,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       'validation-failed',
       `config: cluster.expiryMs (${cluster.expiryMs}, from ${from('cluster.expiryMs')}) must be at least three heartbeats (cluster.heartbeatMs ${cluster.heartbeatMs}, from ${from('cluster.heartbeatMs')}): a node must be able to miss two before it counts as dead`,
     );
+  }
+  const { bus } = config as unknown as Config;
+  if (bus.url !== undefined) {
+    try {
+      parseBusUrl(bus.url);
+    } catch (error) {
+      const from = origin.get('bus.url') ?? (fileName ? `config file ${fileName}` : 'defaults');
+      throw new DomainError('validation-failed', `config: ${(error as Error).message} (from ${from})`);
+    }
   }
   return config as unknown as Config;
 }

@@ -3,6 +3,7 @@ import type { AuthorizationService } from './apps/authorization.js';
 import type { AppRegistry } from './apps/registry.js';
 import type { AppTokenService } from './apps/tokens.js';
 import type { AuditLog } from './audit/service.js';
+import type { Bus } from './bus/bus.js';
 import type { Clock } from './clock.js';
 import type { JobScheduler } from './cluster/leases.js';
 import type { CommandService } from './commands/service.js';
@@ -67,6 +68,8 @@ export interface Services {
   store: Store;
   clock: Clock;
   audit: AuditLog;
+  /** Events every node of the installation hears (bus/, decision 0028). */
+  bus: Bus;
   tokens: TokenService;
   /** People, their roles, factors, sessions and invitations (issue 16). */
   people: PeopleService;

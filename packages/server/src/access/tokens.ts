@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
 import { PLATFORM_CHAIN } from '../audit/service.js';
+import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import { DomainError, invalid, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -52,15 +52,22 @@ const LAST_USED_GRANULARITY_MS = 60_000;
  * API tokens: random, shown once, stored as SHA-256 (the tokens carry 256 bits of entropy, so a
  * slow password hash adds nothing), each bound to one organisation and one role.
  */
-export class TokenService extends EventEmitter<{ revoked: [tokenId: string] }> {
+export class TokenService {
   readonly #db: Kysely<Database>;
+  readonly #bus: Bus;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #people: PeopleLookup | null;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; people?: PeopleLookup }) {
-    super();
+  constructor(deps: {
+    db: Kysely<Database>;
+    clock: Clock;
+    audit: AuditLog;
+    bus: Bus;
+    people?: PeopleLookup;
+  }) {
     this.#db = deps.db;
+    this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#people = deps.people ?? null;
@@ -211,6 +218,7 @@ export class TokenService extends EventEmitter<{ revoked: [tokenId: string] }> {
   }
 
   async revoke(actor: string, orgId: string | null, id: string): Promise<ApiToken> {
+    let change = '';
     const token = await inTransaction(this.#db, async (trx) => {
       let q = trx.selectFrom('api_tokens').selectAll().where('id', '=', id);
       q = orgId === null ? q.where('org_id', 'is', null) : q.where('org_id', '=', orgId);
@@ -219,17 +227,18 @@ export class TokenService extends EventEmitter<{ revoked: [tokenId: string] }> {
       if (row.revoked_at !== null) throw new DomainError('conflict', `token ${id} is already revoked`);
       const revokedAt = this.#clock.now().toISOString();
       await trx.updateTable('api_tokens').set({ revoked_at: revokedAt }).where('id', '=', id).execute();
-      await this.#audit.append(trx, orgId ?? PLATFORM_CHAIN, {
+      const entry = await this.#audit.append(trx, orgId ?? PLATFORM_CHAIN, {
         actor,
         action: 'token.revoke',
         targetType: 'token',
         targetId: id,
         details: { role: row.role, name: row.name },
       });
+      change = entry.id;
       return toToken({ ...row, revoked_at: revokedAt });
     });
-    // Live sessions opened with the token (MQTT integrations) end at once.
-    this.emit('revoked', id);
+    // Live sessions opened with the token (MQTT integrations) end at once, on every node.
+    this.#bus.publish('token.revoked', { tokenId: id, change });
     return token;
   }
 }

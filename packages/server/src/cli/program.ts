@@ -65,6 +65,10 @@ export function buildProgram(): Command {
       'also plain MQTT without TLS, for a closed LAN (BRICKLESS_MQTT_PLAIN_PORT; off by default)',
     )
     .option('--no-tls', 'plain HTTP, for use behind a TLS-terminating proxy (BRICKLESS_HTTP_TLS=false)')
+    .option(
+      '--bus <url>',
+      'the NATS server the nodes of a cluster share, nats://host:4222 (BRICKLESS_BUS_URL; default: in-process, one node)',
+    )
     // Loaded on demand: the server's TLS and logging stack is not needed by one-shot commands.
     .action(async (flags: ServeFlags, command: Command) =>
       (await import('./serve.js')).serve(flags, command),

@@ -29,6 +29,8 @@ export interface ServeFlags {
   mqttPort?: string;
   mqttPlainPort?: string;
   tls?: boolean;
+  /** `--bus nats://host:4222` (config bus.url). */
+  bus?: string;
 }
 
 /** Starts the server; resolves when it has stopped after SIGTERM or SIGINT. */
@@ -40,6 +42,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     'mqtt.port': flags.mqttPort,
     'mqtt.plainPort': flags.mqttPlainPort,
     'http.tls': flags.tls === false ? false : undefined,
+    'bus.url': flags.bus,
   });
   const logger = pino({ level: config.log.level, base: { service: 'brickless' } });
   // The device gateway always speaks TLS; the HTTP API may leave TLS to a proxy in front.
@@ -84,6 +87,8 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     nodeId: config.cluster.nodeId ?? defaultNodeId(config.http.port),
     cluster: { heartbeatMs: config.cluster.heartbeatMs, expiryMs: config.cluster.expiryMs },
     trustedProxies: config.proxy.trusted,
+    // Issue 19: the bus between nodes (in-process without bus.url).
+    bus: config.bus,
   });
   // Issue 19 §4: with `auto` on PostgreSQL, images still in the data directory move in once.
   if (config.artifacts.store === 'auto')
@@ -237,6 +242,7 @@ export async function serve(flags: ServeFlags, command: Command): Promise<void> 
     `  MQTT/WS:  ${tls ? 'wss' : 'ws'}://${host}:${port}/mqtt`,
     `  Devices:  ${base}/device/v1  (device HTTP API)`,
     `  Updates:  ${base}/device/v1/updates/metadata/  (TUF metadata; images under /device/v1/updates/targets/)`,
+    `  Bus:      ${app.services.bus.description}`,
   ];
   if (mqtt.plainPort !== undefined)
     lines.push(`  MQTT:     mqtt://${host}:${mqtt.plainPort}  (plain, no TLS: for a closed LAN only)`);

@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events';
 import type { CapabilityModel } from '@brickless/protocol';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
+import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import { DomainError, notFound } from '../errors.js';
 import { assertDeviceInOrg, assertStillControlled } from '../fleet/device-scope.js';
@@ -62,19 +62,25 @@ export const DELIVERY_PAGE = 100;
 /**
  * Commands: validated against the product's command model, queued until the device is there to
  * receive them and no longer than their time-to-live, and completed by the device's result.
- * Emits `queued` so that the gateway delivers to a connected device at once.
+ * Publishes `command.queued` on the bus so that the node holding the device delivers at once.
  */
-export class CommandService extends EventEmitter<{ queued: [deviceId: string] }> {
+export class CommandService {
   readonly #db: Kysely<Database>;
+  readonly #bus: Bus;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #ajv = new Ajv2020({ strict: false });
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
-    super();
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; bus: Bus }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
+    this.#bus = deps.bus;
+  }
+
+  /** Wakes the node holding the device: a command for it is in the database (`change`: its audit entry). */
+  announce(deviceId: string, change?: string): void {
+    this.#bus.publish('command.queued', change ? { deviceId, change } : { deviceId });
   }
 
   async send(
@@ -135,23 +141,25 @@ export class CommandService extends EventEmitter<{ queued: [deviceId: string] }>
       completedAt: null,
       result: null,
     };
+    let change: string;
     try {
-      await inTransaction(this.#db, async (trx) => {
+      change = await inTransaction(this.#db, async (trx) => {
         await trx.insertInto('commands').values(toRow(orgId, command)).execute();
-        await this.#audit.append(trx, orgId, {
+        const entry = await this.#audit.append(trx, orgId, {
           actor,
           action: 'device.command',
           targetType: 'device',
           targetId: deviceId,
           details: { commandId: command.id, name: command.name, params, expiresAt: command.expiresAt },
         });
+        return entry.id;
       });
     } catch (error) {
       // Two requests with the same key at once: the loser returns the winner's command.
       if (isUniqueViolation(error) && input.idempotencyKey) return this.send(actor, orgId, deviceId, input);
       throw error;
     }
-    this.emit('queued', deviceId);
+    this.announce(deviceId, change);
     return { command, created: true };
   }
 

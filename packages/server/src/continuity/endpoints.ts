@@ -1,5 +1,4 @@
 import { createPrivateKey, sign } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 // The verifier alone: the SDK's index loads the MQTT client and tuf-js, which a server start
 // does not need (issue 15).
 import { verifyEndpointRecord } from '@brickless/device/verify';
@@ -13,6 +12,7 @@ import {
 import { canonicalize } from '@tufjs/canonical-json';
 import type { Kysely } from 'kysely';
 import type { AuditInput, AuditLog } from '../audit/service.js';
+import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, notFound } from '../errors.js';
 import type { Outbox } from '../notifications/outbox.js';
@@ -54,13 +54,6 @@ export interface HandoverStatus {
   share: number;
 }
 
-interface EndpointEvents {
-  /** A record was published: the gateway pushes it to the connected devices it applies to. */
-  published: [orgId: string, record: PublishedRecord];
-  /** A record for one device (an owner's local mode, issue 18 §7): the gateway pushes it if connected. */
-  device: [deviceId: string];
-}
-
 /** Signs an endpoint record body with key files (root keys or the escrow key), as `handover create|sign` does. */
 export function signEndpointRecord(
   record: EndpointRecord | EndpointRecordBody,
@@ -91,8 +84,9 @@ export function endpointRecordBody(
  * against the organisation's current TUF root, versioned per organisation, pushed to devices by
  * the gateway and served to devices that were offline; and where each device stands with them.
  */
-export class EndpointService extends EventEmitter<EndpointEvents> {
+export class EndpointService {
   readonly #db: Kysely<Database>;
+  readonly #bus: Bus;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #repository: UpdateRepository;
@@ -104,11 +98,12 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
     db: Kysely<Database>;
     clock: Clock;
     audit: AuditLog;
+    bus: Bus;
     repository: UpdateRepository;
     /** A sunset is told to the owners of the products' devices (issue 18 §3). */
     outbox?: Outbox;
   }) {
-    super();
+    this.#bus = deps.bus;
     this.#outbox = deps.outbox ?? null;
     this.#db = deps.db;
     this.#clock = deps.clock;
@@ -197,6 +192,7 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
       if (unknown.length > 0) throw notFound('product', unknown.join(', '));
     }
     const now = this.#clock.now().toISOString();
+    let change = '';
     const published = await inTransaction(this.#db, async (trx) => {
       const latest = await trx
         .selectFrom('endpoint_records')
@@ -221,7 +217,7 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
           created_by: actor,
         })
         .execute();
-      await this.#audit.append(trx, orgId, {
+      const entry = await this.#audit.append(trx, orgId, {
         actor,
         action: record.signed.mode === 'local' ? 'endpoint.sunset' : 'endpoint.handover',
         targetType: 'endpoint-record',
@@ -233,6 +229,7 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
           signatures: record.signatures.map((s) => s.keyid),
         },
       });
+      change = entry.id;
       // CRA Art. 13(23), Annex II (8); ETSI EN 303 645 5.11: owners are told the service ends,
       // how their devices go on in local mode, and where to take their data out.
       if (this.#outbox && record.signed.mode === 'local') {
@@ -270,8 +267,14 @@ export class EndpointService extends EventEmitter<EndpointEvents> {
         createdBy: actor,
       } satisfies PublishedRecord;
     });
-    this.emit('published', orgId, published);
+    // Every node pushes the new record to the connected devices it applies to.
+    this.#bus.publish('endpoint.published', { orgId, change });
     return published;
+  }
+
+  /** A record for one device (an owner's local mode, issue 18 §7): the node holding it pushes it. */
+  announceDevice(deviceId: string, change: string): void {
+    this.#bus.publish('endpoint.device', { deviceId, change });
   }
 
   async list(orgId: string): Promise<PublishedRecord[]> {

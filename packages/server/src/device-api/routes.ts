@@ -83,7 +83,7 @@ function toReply(error: unknown, request: FastifyRequest): { status: number; bod
  * devices that cannot keep a connection open. Every answer is the protocol's Reply shape.
  */
 export function deviceApiRoutes(app: FastifyInstance, services: Services): void {
-  const { credentials, twins, commands, metrics, clock, store } = services;
+  const { credentials, twins, commands, metrics, clock, store, bus } = services;
   const upstream = new UpstreamHandler({ ...services, rollouts: services.rolloutEngine });
   const messages = new RateLimiter({ rate: 200, burst: 1000, now: () => clock.now().getTime() });
   const lastSeen = new Map<string, number>();
@@ -99,7 +99,6 @@ export function deviceApiRoutes(app: FastifyInstance, services: Services): void 
       );
     },
   });
-  commands.setMaxListeners(0);
 
   // The same payload limit as on MQTT (docs/protocol.md): a device gets no more room over HTTP.
   app.addHook('onRoute', (route) => {
@@ -318,15 +317,15 @@ export function deviceApiRoutes(app: FastifyInstance, services: Services): void 
         await new Promise<void>((resolve) => {
           const done = () => {
             clearTimeout(timer);
-            commands.off('queued', onQueued);
+            unsubscribe();
             request.raw.off('close', done);
             resolve();
           };
-          const onQueued = (id: string) => {
-            if (id === deviceId) done();
-          };
           const timer = setTimeout(done, wait * 1000);
-          commands.on('queued', onQueued);
+          // A command queued through any node ends the wait (the bus carries it here).
+          const unsubscribe = bus.subscribe('command.queued', (event) => {
+            if (event.deviceId === deviceId) done();
+          });
           request.raw.once('close', done);
         });
         pending = await commands.takeForDelivery(deviceId);

@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events';
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
+import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -74,17 +74,19 @@ export interface DeviceFilter {
 
 /**
  * Devices: one physical unit, its product and brand, firmware and tags. Deletion is soft.
- * `deactivated` fires after a device stopped being active (disabled or deleted) has committed: the
- * gateway ends its live connection at once, as for a revoked credential.
+ * A device that stopped being active (disabled or deleted) is published as `device.revoked` once
+ * that has committed: the node holding its live connection ends it at once, as for a revoked
+ * credential.
  */
-export class DeviceService extends EventEmitter<{ deactivated: [deviceId: string] }> {
+export class DeviceService {
   readonly #db: Kysely<Database>;
+  readonly #bus: Bus;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
-    super();
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; bus: Bus }) {
     this.#db = deps.db;
+    this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
   }
@@ -230,16 +232,17 @@ export class DeviceService extends EventEmitter<{ deactivated: [deviceId: string
         await trx.deleteFrom('device_tags').where('device_id', '=', id).execute();
         await writeTags(trx, id, after.tags);
       }
-      await this.#audit.append(trx, orgId, {
+      const entry = await this.#audit.append(trx, orgId, {
         actor,
         action: 'device.update',
         targetType: 'device',
         targetId: id,
         details: diff({ ...before }, { ...after }),
       });
-      return { before, after };
+      return { before, after, change: entry.id };
     });
-    if (updated.before.status === 'active' && updated.after.status !== 'active') this.emit('deactivated', id);
+    if (updated.before.status === 'active' && updated.after.status !== 'active')
+      this.#bus.publish('device.revoked', { deviceId: id, change: updated.change });
     return updated.after;
   }
 
@@ -253,17 +256,17 @@ export class DeviceService extends EventEmitter<{ deactivated: [deviceId: string
       const now = this.#clock.now().toISOString();
       const after: Device = { ...before, status: 'decommissioned', deletedAt: now, updatedAt: now };
       await trx.updateTable('devices').set(toRow(after)).where('id', '=', id).execute();
-      await this.#audit.append(trx, orgId, {
+      const entry = await this.#audit.append(trx, orgId, {
         actor,
         action: 'device.delete',
         targetType: 'device',
         targetId: id,
         details: { serial: before.serial, productId: before.productId },
       });
-      return after;
+      return { after, change: entry.id };
     });
-    this.emit('deactivated', id);
-    return deleted;
+    this.#bus.publish('device.revoked', { deviceId: id, change: deleted.change });
+    return deleted.after;
   }
 }
 

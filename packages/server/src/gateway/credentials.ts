@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual, type X509Certificate } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Kysely, Transaction } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
+import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import { conflict } from '../errors.js';
 import { assertDeviceInOrg } from '../fleet/device-scope.js';
@@ -71,18 +71,19 @@ type CredentialRow = Database['device_credentials'];
  * secret cannot be guessed, so a slow password hash would add only CPU during a reconnect storm),
  * an X.509 client certificate from the organisation's device CA (registered by fingerprint), or a
  * one-time factory secret that can only be exchanged for an operational credential (claim).
- * Issuing a new credential revokes the previous one (rotation); every revocation emits `revoked`
- * so the gateway disconnects the device at once.
+ * Issuing a new credential revokes the previous one (rotation); every revocation publishes
+ * `device.revoked` on the bus, so the node holding the device's connection closes it at once.
  */
-export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: string] }> {
+export class DeviceCredentialService {
   readonly #db: Kysely<Database>;
+  readonly #bus: Bus;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #ca: DeviceCaService;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; ca: DeviceCaService }) {
-    super();
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; bus: Bus; ca: DeviceCaService }) {
     this.#db = deps.db;
+    this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#ca = deps.ca;
@@ -147,20 +148,20 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
   ): Promise<IssuedCredential> {
     await assertDeviceInOrg(this.#db, orgId, deviceId);
     const { row, issued } = await this.prepare(actor, orgId, deviceId, request);
-    const replaced = await inTransaction(this.#db, async (trx) => {
+    const { replaced, change } = await inTransaction(this.#db, async (trx) => {
       await assertDeviceInOrg(trx, orgId, deviceId);
       const n = await this.#replace(trx, row);
-      await this.#audit.append(trx, orgId, {
+      const entry = await this.#audit.append(trx, orgId, {
         actor,
         action: 'device.credential.issue',
         targetType: 'device',
         targetId: deviceId,
         details: { credentialId: row.id, kind: row.kind, fingerprint: row.fingerprint, replaced: n },
       });
-      return n;
+      return { replaced: n, change: entry.id };
     });
     // A rotated credential must stop working on the live connection too.
-    if (replaced > 0) this.emit('revoked', deviceId);
+    if (replaced > 0) this.#bus.publish('device.revoked', { deviceId, change });
     return { credential: toCredential(row), ...issued };
   }
 
@@ -230,7 +231,7 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
 
   /** Revokes every credential of the device and disconnects it. */
   async revokeAll(actor: string, orgId: string, deviceId: string): Promise<number> {
-    const count = await inTransaction(this.#db, async (trx) => {
+    const { count, change } = await inTransaction(this.#db, async (trx) => {
       await assertDeviceInOrg(trx, orgId, deviceId, { includeDeleted: true });
       const result = await trx
         .updateTable('device_credentials')
@@ -239,16 +240,16 @@ export class DeviceCredentialService extends EventEmitter<{ revoked: [deviceId: 
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       const n = Number(result.numUpdatedRows);
-      await this.#audit.append(trx, orgId, {
+      const entry = await this.#audit.append(trx, orgId, {
         actor,
         action: 'device.credential.revoke',
         targetType: 'device',
         targetId: deviceId,
         details: { revoked: n },
       });
-      return n;
+      return { count: n, change: entry.id };
     });
-    this.emit('revoked', deviceId);
+    this.#bus.publish('device.revoked', { deviceId, change });
     return count;
   }
 

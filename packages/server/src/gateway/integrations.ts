@@ -2,6 +2,7 @@ import { parseTopic, TOPIC_ROOT } from '@brickless/protocol';
 import type { Client, PublishPacket, Subscription } from 'aedes';
 import { anyAllows, type Principal, rolesIn, rolesOf } from '../access/roles.js';
 import type { TokenService } from '../access/tokens.js';
+import type { Bus } from '../bus/bus.js';
 
 /** An MQTT session opened with an API token: a backend reading the organisation's device traffic. */
 export interface Integration {
@@ -25,10 +26,11 @@ export class IntegrationAccess {
   readonly #deviceOrgs: Map<string, string>;
   readonly #sessions = new Map<string, Set<Client>>();
 
-  constructor(tokens: TokenService, deviceOrgs: Map<string, string>) {
+  constructor(tokens: TokenService, bus: Bus, deviceOrgs: Map<string, string>) {
     this.#tokens = tokens;
     this.#deviceOrgs = deviceOrgs;
-    tokens.on('revoked', (tokenId) => {
+    // A token revoked through any node ends its sessions here (for the life of the bus).
+    bus.subscribe('token.revoked', ({ tokenId }) => {
       for (const client of this.#sessions.get(tokenId) ?? []) client.close();
       this.#sessions.delete(tokenId);
     });

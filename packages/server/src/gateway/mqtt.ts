@@ -8,6 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { TokenService } from '../access/tokens.js';
+import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import type { CommandService } from '../commands/service.js';
 import type { EndpointService } from '../continuity/endpoints.js';
@@ -89,6 +90,8 @@ export interface GatewayDeps {
   commands: CommandService;
   rollouts: RolloutEngine;
   endpoints: EndpointService;
+  /** Events of every node: this gateway acts on those about the devices connected here. */
+  bus: Bus;
   metrics: Metrics;
   logger: FastifyBaseLogger;
   /**
@@ -124,11 +127,13 @@ export class MqttGateway {
   #stopping = false;
   /** Device messages being stored now; close() lets them finish and be acknowledged. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** The bus subscriptions, ended by close(). */
+  readonly #unsubscribe: (() => void)[] = [];
 
   constructor(deps: GatewayDeps, limits: Partial<GatewayLimits> = {}) {
     this.#deps = deps;
     this.#limits = { ...defaultLimits, ...limits };
-    this.#integrations = new IntegrationAccess(deps.tokens, this.#deviceOrgs);
+    this.#integrations = new IntegrationAccess(deps.tokens, deps.bus, this.#deviceOrgs);
     this.#upstream = new UpstreamHandler(deps);
     this.#unauthenticated = new UnauthenticatedConnections({
       perAddress: this.#limits.unauthenticatedPerAddress,
@@ -145,24 +150,68 @@ export class MqttGateway {
       burst: this.#limits.messageBurst,
       now,
     });
-    deps.credentials.on('revoked', (deviceId) => this.disconnect(deviceId));
-    deps.commands.on('queued', (deviceId) => {
-      if (this.#connected.has(deviceId)) void this.#deliverCommands(deviceId);
-    });
-    deps.rollouts.on('offer', (deviceId, offer) => {
-      if (this.#connected.has(deviceId)) this.#publish(deviceId, 'updates/offer', offer);
-    });
-    // A new endpoint record goes to every connected device it applies to; the others get it
-    // when they next subscribe, or over HTTP (docs/continuity.md).
-    deps.endpoints.on('published', (orgId) => {
-      void this.#pushEndpoint(orgId);
-    });
-    deps.endpoints.on('device', (deviceId) => {
-      if (this.#connected.has(deviceId)) void this.#sendEndpoint(deviceId);
-    });
-    deps.twins.on('desired', (deviceId) => {
-      if (this.#connected.has(deviceId)) void this.#sendDelta(deviceId);
-    });
+    this.#subscribeToBus(deps.bus);
+  }
+
+  /**
+   * What every node publishes on the bus (docs/architecture.md, "One process or a cluster"): this
+   * gateway acts on the devices connected here and ignores the others, which another node holds.
+   * Each event names ids only; what to send is read from the database.
+   */
+  #subscribeToBus(bus: Bus): void {
+    const here = (deviceId: string) => this.#connected.has(deviceId);
+    this.#unsubscribe.push(
+      bus.subscribe('device.revoked', ({ deviceId }) => this.disconnect(deviceId)),
+      bus.subscribe('command.queued', ({ deviceId }) => {
+        if (here(deviceId)) void this.#deliverCommands(deviceId);
+      }),
+      bus.subscribe('rollout.offer', ({ rolloutId, deviceIds }) => {
+        const connected = deviceIds.filter(here);
+        if (connected.length > 0) void this.#offerRollout(rolloutId, connected);
+      }),
+      // A new endpoint record goes to every connected device it applies to; the others get it
+      // when they next subscribe, or over HTTP (docs/continuity.md).
+      bus.subscribe('endpoint.published', ({ orgId }) => {
+        void this.#pushEndpoint(orgId);
+      }),
+      bus.subscribe('endpoint.device', ({ deviceId }) => {
+        if (here(deviceId)) void this.#sendEndpoint(deviceId);
+      }),
+      bus.subscribe('twin.desired', ({ deviceId }) => {
+        if (here(deviceId)) void this.#sendDelta(deviceId);
+      }),
+      // Offers are not in the audit log, so no database notification repeats them: after the bus
+      // was away, the offers made meanwhile go out again to the devices here (decision 0028).
+      bus.onResume((downSince) => {
+        void this.#reoffer(new Date(downSince - 30_000));
+      }),
+    );
+  }
+
+  /** One rollout's offer, read once, to the devices of the batch connected here. */
+  async #offerRollout(rolloutId: string, deviceIds: string[]): Promise<void> {
+    try {
+      const offer = await this.#deps.rollouts.offerOf(rolloutId);
+      if (!offer) return;
+      for (const deviceId of deviceIds)
+        if (this.#connected.has(deviceId)) this.#publish(deviceId, 'updates/offer', offer);
+    } catch (error) {
+      this.#deps.logger.error({ err: error, rollout: rolloutId }, 'could not send the update offer');
+    }
+  }
+
+  async #reoffer(since: Date): Promise<void> {
+    try {
+      const offered = await this.#deps.rollouts.offeredSince(since);
+      const byRollout = new Map<string, string[]>();
+      for (const { rolloutId, deviceId } of offered) {
+        if (!this.#connected.has(deviceId)) continue;
+        byRollout.set(rolloutId, [...(byRollout.get(rolloutId) ?? []), deviceId]);
+      }
+      for (const [rolloutId, deviceIds] of byRollout) await this.#offerRollout(rolloutId, deviceIds);
+    } catch (error) {
+      this.#deps.logger.error({ err: error }, 'could not offer again after the bus came back');
+    }
   }
 
   get broker(): Aedes {
@@ -640,6 +689,7 @@ export class MqttGateway {
    * sent (its batches commit and its PUBACKs go out), then end the connections.
    */
   async close(): Promise<void> {
+    for (const off of this.#unsubscribe.splice(0)) off();
     if (this.#expiryTimer) clearInterval(this.#expiryTimer);
     this.#stopping = true;
     // Stop accepting first, then end every open connection: a listener's close waits for its

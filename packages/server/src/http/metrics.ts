@@ -94,9 +94,29 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // The bus between nodes (issue 19, decision 0028).
+  readonly busMessages = new Counter({
+    name: 'brickless_bus_messages_total',
+    help: 'Events this node sent to other nodes (out) or accepted from them (in), by event',
+    labelNames: ['event', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly busDropped = new Counter({
+    name: 'brickless_bus_messages_dropped_total',
+    help: 'Messages from the bus refused as untrusted input: too-large, not-json, unknown-event, unknown-version, invalid',
+    labelNames: ['event', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly busUp = new Gauge({
+    name: 'brickless_bus_up',
+    help: '1 while this node is connected to the bus (always 1 for the in-process bus), 0 while it reconnects',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'brickless_' });
     this.databaseUp.set(1);
+    this.busUp.set(1);
   }
 
   instrument(app: FastifyInstance): void {

@@ -162,7 +162,7 @@ for (const dialect of testDialects) {
       assert.equal(created.status, 201, created.raw);
       rolloutId = created.body.id;
       const offered: string[] = [];
-      t.app.services.rolloutEngine.on('offer', (deviceId) => offered.push(deviceId));
+      t.app.services.bus.subscribe('rollout.offer', ({ deviceIds }) => offered.push(...deviceIds));
       await t.app.services.rolloutEngine.tick();
       assert.ok(offered.length > 0);
       await t.app.services.rolloutEngine.report(acme.id, offered[0] as string, {

@@ -135,22 +135,22 @@ export class OwnerLocalModeService {
           created_at: at,
         })
         .execute();
-      await this.#audit.append(trx, access.orgId, {
+      const entry = await this.#audit.append(trx, access.orgId, {
         actor: `owner:${ownerId}`,
         action: 'device.local-mode',
         targetType: 'device',
         targetId: deviceId,
         details: { owner: ownerId, version, signatures: record.signatures.map((s) => s.keyid) },
       });
-      return true;
+      return entry.id;
     }).catch((error: unknown) => {
-      if (isUniqueViolation(error)) return false;
+      if (isUniqueViolation(error)) return null;
       throw error;
     });
-    if (created) this.#endpoints.emit('device', deviceId);
+    if (created) this.#endpoints.announceDevice(deviceId, created);
     const mode = await this.get(ownerId, deviceId);
     if (!mode) throw new Error('local mode not stored');
-    return { created, mode };
+    return { created: created !== null, mode };
   }
 
   /** The owner's local-mode request for the device, or null. Members see it too. */

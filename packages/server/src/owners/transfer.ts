@@ -33,13 +33,13 @@ export class TransferService {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
-  readonly #commands: Pick<CommandService, 'emit'>;
+  readonly #commands: Pick<CommandService, 'announce'>;
 
   constructor(deps: {
     db: Kysely<Database>;
     clock: Clock;
     audit: AuditLog;
-    commands: Pick<CommandService, 'emit'>;
+    commands: Pick<CommandService, 'announce'>;
   }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
@@ -99,7 +99,7 @@ export class TransferService {
         })
         .execute();
       // `device.command` is what makes every node deliver a queued command (store/change-notifier.ts).
-      await this.#audit.append(trx, access.orgId, {
+      const queued = await this.#audit.append(trx, access.orgId, {
         actor,
         action: 'device.command',
         targetType: 'device',
@@ -113,9 +113,10 @@ export class TransferService {
         targetId: deviceId,
         details: { owner: ownerId, sharesEnded, commandId },
       });
-      return { deviceId, claimCode, commandId };
+      return { deviceId, claimCode, commandId, change: queued.id };
     });
-    this.#commands.emit('queued', deviceId);
-    return done;
+    this.#commands.announce(deviceId, done.change);
+    const { change: _change, ...transfer } = done;
+    return transfer;
   }
 }

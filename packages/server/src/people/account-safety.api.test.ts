@@ -150,8 +150,7 @@ for (const dialect of testDialects) {
       const operator = await mint('operator');
       const auditor = await mint('auditor');
       const ended: string[] = [];
-      const listen = (id: string) => ended.push(id);
-      t.app.services.tokens.on('revoked', listen);
+      const off = t.app.services.bus.subscribe('token.revoked', ({ tokenId }) => ended.push(tokenId));
       try {
         const demoted = await t.call('PUT', '/v1/orgs/acme/people/ines@example.com/roles', {
           body: { roles: ['auditor'] },
@@ -179,7 +178,7 @@ for (const dialect of testDialects) {
         assert.ok(ended.includes(auditor.id), 'removal ends every token of the person there');
         assert.equal((await t.call('GET', '/v1/whoami', { token: auditor.token })).status, 401);
       } finally {
-        t.app.services.tokens.off('revoked', listen);
+        off();
       }
     });
 

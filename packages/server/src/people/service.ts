@@ -1,9 +1,9 @@
-import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { OrgRole, Principal } from '../access/roles.js';
 import { isOrgRole } from '../access/roles.js';
 import type { AuditLog } from '../audit/service.js';
 import { PLATFORM_CHAIN } from '../audit/service.js';
+import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import { DomainError, invalid, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -70,14 +70,15 @@ export const personActor = (email: string): string => `person:${email}`;
  * People of the maker (and later of a successor), their roles per organisation (issue 16 §1).
  * Every change is audited in the organisation's chain (or the platform's) with the acting person.
  */
-export class PeopleService extends EventEmitter<{ tokensRevoked: [tokenIds: string[]] }> {
+export class PeopleService {
   readonly #db: Kysely<Database>;
+  readonly #bus: Bus;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
-    super();
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; bus: Bus }) {
     this.#db = deps.db;
+    this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
   }
@@ -311,7 +312,7 @@ export class PeopleService extends EventEmitter<{ tokensRevoked: [tokenIds: stri
     personId: string,
     kept: readonly OrgRole[],
     reason: string,
-  ): Promise<string[]> {
+  ): Promise<{ tokenId: string; change: string }[]> {
     const live = await trx
       .selectFrom('api_tokens')
       .select(['id', 'role', 'name'])
@@ -327,7 +328,7 @@ export class PeopleService extends EventEmitter<{ tokensRevoked: [tokenIds: stri
       .set({ revoked_at: this.#clock.now().toISOString() })
       .where('id', 'in', ids)
       .execute();
-    await this.#audit.appendMany(
+    const entries = await this.#audit.appendMany(
       trx,
       orgId,
       ending.map((t) => ({
@@ -338,11 +339,12 @@ export class PeopleService extends EventEmitter<{ tokensRevoked: [tokenIds: stri
         details: { role: t.role, name: t.name, reason },
       })),
     );
-    return ids;
+    return entries.map((entry) => ({ tokenId: entry.targetId, change: entry.id }));
   }
 
-  #announce(tokenIds: string[]): void {
-    if (tokenIds.length > 0) this.emit('tokensRevoked', tokenIds);
+  /** Live sessions opened with the revoked tokens end on every node, as for a revoke (access/tokens.ts). */
+  #announce(revoked: { tokenId: string; change: string }[]): void {
+    for (const { tokenId, change } of revoked) this.#bus.publish('token.revoked', { tokenId, change });
   }
 
   async #keepAnAdmin(trx: Executor, orgId: string, leaving: string): Promise<void> {

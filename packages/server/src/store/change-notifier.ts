@@ -15,7 +15,7 @@ import type { Executor } from './transaction.js';
  * appends in its own transaction is the record of it, so nothing is written twice: PostgreSQL
  * carries a NOTIFY raised in that transaction (delivered on commit, never for a rollback), and a
  * SQLite server polls the audit log's rowid, which grows with every commit (one writer at a time).
- * docs/decisions/0013-change-notifier.md.
+ * docs/decisions/0014-change-notifier.md; with the bus, decision 0028.
  */
 export const CHANGE_CHANNEL = 'brickless_changes';
 
@@ -53,6 +53,46 @@ const CATCH_UP_MARGIN_MS = 30_000;
 const REMEMBER_MS = 5 * 60_000;
 
 /**
+ * The changes this process applied or wrote itself, by audit entry id, for five minutes: a change
+ * reaches a node by up to two paths (the database's notification and the bus, decision 0028) and
+ * is applied once, whichever comes first. Ids are kept in insertion order, so forgetting the old
+ * ones looks only at the oldest.
+ */
+export class AppliedChanges {
+  readonly #ids = new Map<string, number>();
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  /** True the first time an id comes (the caller applies it), false every time after. */
+  claim(id: string): boolean {
+    this.#forget();
+    if (this.#ids.has(id)) return false;
+    this.#ids.set(id, this.#now());
+    return true;
+  }
+
+  /** An id this process wrote: it acted on it in-process already. */
+  add(id: string): void {
+    this.#ids.set(id, this.#now());
+  }
+
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
+  #forget(): void {
+    const now = this.#now();
+    for (const [id, at] of this.#ids) {
+      if (now - at <= REMEMBER_MS) break;
+      this.#ids.delete(id);
+    }
+  }
+}
+
+/**
  * The audit log, raising a change notification in the transaction of every entry a running
  * server must act on, and remembering which of those this process wrote itself (it acted on
  * them in-process already).
@@ -63,7 +103,7 @@ export class ChangeRecordingAuditLog extends AuditLog {
   /** This process: its own notifications are not applied a second time. */
   readonly origin = randomBytes(8).toString('hex');
   /** Ids of live entries this process appended, while a listener runs (it forgets them). */
-  own: Map<string, number> | null = null;
+  own: AppliedChanges | null = null;
 
   constructor(deps: { clock: Clock; dialect: Dialect }) {
     super(deps);
@@ -75,7 +115,7 @@ export class ChangeRecordingAuditLog extends AuditLog {
     const entries = await super.appendMany(trx, chain, inputs);
     for (const entry of entries) {
       if (!live.has(entry.action)) continue;
-      this.own?.set(entry.id, this.#clock.now().getTime());
+      this.own?.add(entry.id);
       if (this.#dialect === 'postgres') {
         const payload = JSON.stringify({ o: this.origin, ...toChange(entry) });
         // Delivered to listeners when the transaction commits, and not at all when it rolls back.
@@ -96,27 +136,29 @@ function toChange(entry: AuditEntry): Change {
   };
 }
 
-/** What the server does for a change another process made: what the service itself does in-process. */
-export async function applyChange(
-  services: Pick<Services, 'credentials' | 'commands' | 'twins' | 'tokens' | 'endpoints' | 'store'>,
-  change: Change,
-): Promise<void> {
+/**
+ * What the server does for a change another process made: what the service itself does in-process,
+ * delivered to this node's subscribers only (every node hears the database itself; decision 0028).
+ */
+export async function applyChange(services: Pick<Services, 'bus' | 'store'>, change: Change): Promise<void> {
+  const { bus } = services;
+  const ref = { change: change.id };
   switch (change.action) {
     case 'device.credential.revoke':
-      services.credentials.emit('revoked', change.targetId);
+      bus.deliverLocally('device.revoked', { deviceId: change.targetId, ...ref });
       break;
     case 'device.credential.issue':
       // A rotation: the replaced credential must stop working on the live connection too.
-      if (change.replaced > 0) services.credentials.emit('revoked', change.targetId);
+      if (change.replaced > 0) bus.deliverLocally('device.revoked', { deviceId: change.targetId, ...ref });
       break;
     case 'device.command':
-      services.commands.emit('queued', change.targetId);
+      bus.deliverLocally('command.queued', { deviceId: change.targetId, ...ref });
       break;
     case 'device.state.desired':
-      services.twins.emit('desired', change.targetId);
+      bus.deliverLocally('twin.desired', { deviceId: change.targetId, ...ref });
       break;
     case 'token.revoke':
-      services.tokens.emit('revoked', change.targetId);
+      bus.deliverLocally('token.revoked', { tokenId: change.targetId, ...ref });
       break;
     case 'device.update':
     case 'device.delete': {
@@ -126,18 +168,17 @@ export async function applyChange(
         .select('status')
         .where('id', '=', change.targetId)
         .executeTakeFirst();
-      if (device && device.status !== 'active') services.credentials.emit('revoked', change.targetId);
+      if (device && device.status !== 'active')
+        bus.deliverLocally('device.revoked', { deviceId: change.targetId, ...ref });
       break;
     }
     case 'device.local-mode':
-      services.endpoints.emit('device', change.targetId);
+      bus.deliverLocally('endpoint.device', { deviceId: change.targetId, ...ref });
       break;
     case 'endpoint.handover':
-    case 'endpoint.sunset': {
-      const [latest] = await services.endpoints.list(change.chain);
-      if (latest) services.endpoints.emit('published', change.chain, latest);
+    case 'endpoint.sunset':
+      bus.deliverLocally('endpoint.published', { orgId: change.chain, ...ref });
       break;
-    }
   }
 }
 
@@ -150,6 +191,8 @@ export interface ChangeListenerDeps {
   clock: Clock;
   apply: (change: Change) => Promise<void>;
   onError: (error: unknown, context: string) => void;
+  /** Shared with the bus, so a change heard both ways is applied once (default: its own). */
+  applied?: AppliedChanges;
 }
 
 /**
@@ -159,8 +202,8 @@ export interface ChangeListenerDeps {
  */
 export class ChangeListener {
   readonly #deps: ChangeListenerDeps;
-  /** Ids already applied or written here; pruned after REMEMBER_MS. */
-  readonly #seen = new Map<string, number>();
+  /** Ids already applied or written here; forgotten after REMEMBER_MS. */
+  readonly #seen: AppliedChanges;
   #timer: NodeJS.Timeout | null = null;
   #client: pg.Client | null = null;
   #closed = false;
@@ -171,6 +214,7 @@ export class ChangeListener {
 
   constructor(deps: ChangeListenerDeps) {
     this.#deps = deps;
+    this.#seen = deps.applied ?? new AppliedChanges(() => deps.clock.now().getTime());
   }
 
   async start(): Promise<void> {
@@ -209,11 +253,8 @@ export class ChangeListener {
   }
 
   async #applyNew(changes: Change[]): Promise<void> {
-    const now = this.#now();
-    for (const [id, at] of this.#seen) if (now - at > REMEMBER_MS) this.#seen.delete(id);
     for (const change of changes) {
-      if (this.#seen.has(change.id)) continue;
-      this.#seen.set(change.id, now);
+      if (!this.#seen.claim(change.id)) continue;
       await this.#deps.apply(change);
     }
   }

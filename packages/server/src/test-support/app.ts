@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyBaseLogger, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type App, createApp } from '../app.js';
+import type { BusSettings } from '../bus/url.js';
 import { ManualClock } from '../clock.js';
 import type { NodeTimings } from '../cluster/nodes.js';
 import type { GatewayLimits } from '../gateway/mqtt.js';
@@ -62,6 +63,8 @@ export async function testApp(
     artifactStore?: 'auto' | 'local' | 'postgres' | 's3';
     /** Config `artifacts.s3` when `artifactStore` is s3, e.g. a server from test-support/s3.ts. */
     artifactS3?: S3Settings;
+    /** The bus between nodes (config `bus`), e.g. a NATS server from test-support/nats-server.ts. */
+    bus?: BusSettings;
   } = {},
 ): Promise<TestApp> {
   const database = await freshDatabase(dialect);
@@ -86,6 +89,7 @@ export async function testApp(
     ...(options.mail ? { mail: options.mail } : {}),
     ...(options.nodeId ? { nodeId: options.nodeId } : {}),
     ...(options.cluster ? { cluster: options.cluster } : {}),
+    ...(options.bus ? { bus: options.bus } : {}),
   });
   const { token: rootToken } = await app.services.tokens.create('test', {
     orgId: null,

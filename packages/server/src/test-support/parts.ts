@@ -7,12 +7,13 @@ import { existsSync } from 'node:fs';
  * `BRICKLESS_TEST_SKIP=chromium,mosquitto`); then it is skipped, and the run's summary counts it.
  * A test never passes without its part silently.
  */
-export type Part = 'chromium' | 'haproxy' | 'mosquitto' | 'postgres';
+export type Part = 'chromium' | 'haproxy' | 'mosquitto' | 'nats-server' | 'postgres';
 
 export const PARTS: Record<Part, string> = {
   chromium: 'install Chromium (apt-get install chromium)',
   haproxy: 'install HAProxy (apt-get install haproxy)',
   mosquitto: 'install mosquitto_pub and mosquitto_sub (apt-get install mosquitto-clients)',
+  'nats-server': 'install the NATS server (apt-get install nats-server)',
   postgres:
     'run PostgreSQL (apt-get install postgresql) and set BRICKLESS_TEST_PG=postgres://postgres@127.0.0.1:5432/postgres',
 };
@@ -35,8 +36,15 @@ export const chromiumPath: string | undefined = ['/usr/bin/chromium', '/usr/bin/
   existsSync(p),
 );
 
+/** The NATS server executable (Debian installs it in /usr/sbin, which is not on every PATH). */
+export const natsServerPath: string | undefined =
+  ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) =>
+    existsSync(p),
+  ) ?? (onPath('nats-server') ? 'nats-server' : undefined);
+
 export function partPresent(part: Part): boolean {
   if (part === 'chromium') return chromiumPath !== undefined;
+  if (part === 'nats-server') return natsServerPath !== undefined;
   if (part === 'mosquitto') return onPath('mosquitto_pub') && onPath('mosquitto_sub');
   if (part === 'haproxy') return onPath('haproxy') || existsSync('/usr/sbin/haproxy');
   return Boolean(process.env.BRICKLESS_TEST_PG);

@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events';
 import type { CapabilityModel } from '@brickless/protocol';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Kysely } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
+import type { Bus } from '../bus/bus.js';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, type ErrorField, notFound } from '../errors.js';
 import { assertStillControlled } from '../fleet/device-scope.js';
@@ -52,18 +52,19 @@ function merge(base: StateDocument, patch: StateDocument): StateDocument {
 /**
  * Device twins: desired and reported state, validated against the product's state model, each
  * versioned. A desired-state write names the version it was based on and fails with a conflict
- * when someone else changed it since (optimistic concurrency). Emits `desired` after a change so
- * that the gateway sends the device its delta.
+ * when someone else changed it since (optimistic concurrency). Publishes `twin.desired` on the bus
+ * after a change, so that the node holding the device sends it its delta.
  */
-export class TwinService extends EventEmitter<{ desired: [deviceId: string] }> {
+export class TwinService {
   readonly #db: Kysely<Database>;
+  readonly #bus: Bus;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #ajv = new Ajv2020({ strict: false });
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog }) {
-    super();
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; bus: Bus }) {
     this.#db = deps.db;
+    this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
   }
@@ -118,6 +119,7 @@ export class TwinService extends EventEmitter<{ desired: [deviceId: string] }> {
     expectedVersion: number,
     patch: StateDocument,
   ): Promise<Twin> {
+    let change = '';
     const twin = await inTransaction(this.#db, async (trx) => {
       const model = await this.#model(trx, orgId, deviceId);
       await assertStillControlled(trx, deviceId);
@@ -164,16 +166,17 @@ export class TwinService extends EventEmitter<{ desired: [deviceId: string] }> {
           ? Number(written.numUpdatedRows)
           : Number(written.numInsertedOrUpdatedRows ?? 0n);
       if (changed !== 1) throw conflict('desired state changed meanwhile: read it again and retry');
-      await this.#audit.append(trx, orgId, {
+      const entry = await this.#audit.append(trx, orgId, {
         actor,
         action: 'device.state.desired',
         targetType: 'device',
         targetId: deviceId,
         details: { version: next.desiredVersion, patch },
       });
+      change = entry.id;
       return { ...next, delta: deltaOf(desired, current.reported) };
     });
-    this.emit('desired', deviceId);
+    this.#bus.publish('twin.desired', { deviceId, change });
     return twin;
   }
 

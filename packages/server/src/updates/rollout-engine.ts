@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { finalUpdateSteps, type UpdateOffer, type UpdateStatus } from '@brickless/protocol';
 import { type Kysely, sql } from 'kysely';
 import type { AuditLog } from '../audit/service.js';
+import type { Bus } from '../bus/bus.js';
+import { OFFER_BATCH } from '../bus/events.js';
 import type { Clock } from '../clock.js';
-import { newId } from '../ids.js';
+import { isId, newId } from '../ids.js';
 import type { Outbox } from '../notifications/outbox.js';
 import type { OwnerEventData } from '../owner-notices/catalogue.js';
 import type { Database, ReleasesTable, RolloutsTable } from '../store/schema.js';
@@ -29,27 +30,24 @@ function waveAt(waves: number[], position: number): number {
   return index < 0 ? waves.length - 1 : index;
 }
 
-export interface RolloutEvents {
-  offer: [deviceId: string, offer: UpdateOffer];
-  changed: [rolloutId: string, status: string];
-  /** A device reported a step of a rollout (the live progress stream listens). */
-  reported: [rolloutId: string, deviceId: string];
-}
-
 /**
  * Drives every running rollout, one `tick()` at a time (serve calls it every few seconds; tests
  * call it directly with a manual clock): enrols matching devices, halts on too many failures,
  * advances waves, and offers the release to reachable devices within the window and pace.
+ * Offers, status changes and device reports are published on the bus (`rollout.offer`,
+ * `rollout.changed`, `rollout.reported`): the node holding each device sends it the offer, and
+ * live progress streams on every node read the rollout again.
  */
-export class RolloutEngine extends EventEmitter<RolloutEvents> {
+export class RolloutEngine {
   readonly #db: Kysely<Database>;
+  readonly #bus: Bus;
   readonly #clock: Clock;
   readonly #audit: AuditLog;
   readonly #outbox: Outbox;
 
-  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; outbox: Outbox }) {
-    super();
+  constructor(deps: { db: Kysely<Database>; clock: Clock; audit: AuditLog; bus: Bus; outbox: Outbox }) {
     this.#db = deps.db;
+    this.#bus = deps.bus;
     this.#clock = deps.clock;
     this.#audit = deps.audit;
     this.#outbox = deps.outbox;
@@ -231,7 +229,7 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
           details,
         });
         Object.assign(rollout, set);
-        if (set.status) this.emit('changed', rolloutId, set.status);
+        if (set.status) this.#bus.publish('rollout.changed', { rolloutId, status: set.status });
       };
       // A deadline ends the wait for devices that never came (offline ones, typically).
       if (rollout.deadline_at && now.getTime() >= Date.parse(rollout.deadline_at)) {
@@ -361,8 +359,39 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
         trx,
       );
     });
-    const offer = toOffer(rollout, release);
-    for (const id of ids) this.emit('offer', id, offer);
+    // Ids only: each node reads the offer itself (`offerOf`), from the database.
+    for (let i = 0; i < ids.length; i += OFFER_BATCH)
+      this.#bus.publish('rollout.offer', { rolloutId: rollout.id, deviceIds: ids.slice(i, i + OFFER_BATCH) });
+  }
+
+  /** The offer of a running rollout (what `rollout.offer` tells its devices), or null. */
+  async offerOf(rolloutId: string): Promise<UpdateOffer | null> {
+    const row = await this.#db
+      .selectFrom('rollouts as r')
+      .innerJoin('releases as rel', 'rel.id', 'r.release_id')
+      .selectAll('r')
+      .select(['rel.target_path', 'rel.version as release_version'])
+      .where('r.id', '=', rolloutId)
+      .where('r.status', '=', 'running')
+      .executeTakeFirst();
+    if (!row) return null;
+    return toOffer(row, { id: row.release_id, target_path: row.target_path, version: row.release_version });
+  }
+
+  /**
+   * Devices offered an update since `since` and not answered yet, in running rollouts: after the
+   * bus was away, a node offers them again to the devices it holds (decision 0028).
+   */
+  async offeredSince(since: Date): Promise<{ rolloutId: string; deviceId: string }[]> {
+    const rows = await this.#db
+      .selectFrom('rollout_devices as rd')
+      .innerJoin('rollouts as r', 'r.id', 'rd.rollout_id')
+      .select(['rd.rollout_id', 'rd.device_id'])
+      .where('r.status', '=', 'running')
+      .where('rd.state', '=', 'offered')
+      .where('rd.offered_at', '>=', since.toISOString())
+      .execute();
+    return rows.map((r) => ({ rolloutId: r.rollout_id, deviceId: r.device_id }));
   }
 
   /** The offer a device should act on now, if any: for a device that (re)connects or polls. */
@@ -443,7 +472,9 @@ export class RolloutEngine extends EventEmitter<RolloutEvents> {
           );
       }
     });
-    if (status.rollout) this.emit('reported', status.rollout, deviceId);
+    // A device may name any rollout; only a real rollout id goes on the bus (others could not read it).
+    if (status.rollout && isId('rol', status.rollout))
+      this.#bus.publish('rollout.reported', { rolloutId: status.rollout, deviceId });
   }
 
   async #recordFirmware(

@@ -31,12 +31,12 @@ const open = new Map<string, number>();
  * `GET /v1/orgs/{org}/rollouts/{rolloutId}/stream`: the rollout's progress as server-sent events
  * (WHATWG HTML §9.2), for the console's rollout page. Each change of the rollout or of a device's
  * update state sends an `event: progress` with the same JSON as `GET …/rollouts/{rolloutId}`; a
- * finished rollout sends it one last time and `event: end`. The engine's in-process events
- * (offers, status changes, device reports) make it immediate; the 2 s poll catches changes made
- * elsewhere (pause from another instance, a report that arrived at another server).
+ * finished rollout sends it one last time and `event: end`. The engine's events on the bus
+ * (offers, status changes, device reports, from every node) make it immediate; the 2 s poll
+ * catches what no event announces (a pause through the API) and what the bus lost in an outage.
  */
 export function rolloutStreamRoutes(app: FastifyInstance, services: Services): void {
-  const { orgs, rollouts, rolloutEngine } = services;
+  const { orgs, rollouts, bus } = services;
 
   app.get<{ Params: { org: string; rolloutId: string } }>(
     '/v1/orgs/:org/rollouts/:rolloutId/stream',
@@ -111,15 +111,14 @@ export function rolloutStreamRoutes(app: FastifyInstance, services: Services): v
             }
           });
       };
-      const onOffer = (_deviceId: string, offer: { rollout?: string }) => {
-        if (offer.rollout === rolloutId) refresh();
+      const onRollout = (event: { rolloutId: string }) => {
+        if (event.rolloutId === rolloutId) refresh();
       };
-      const onRollout = (id: string) => {
-        if (id === rolloutId) refresh();
-      };
-      rolloutEngine.on('offer', onOffer);
-      rolloutEngine.on('changed', onRollout);
-      rolloutEngine.on('reported', onRollout);
+      const unsubscribe = [
+        bus.subscribe('rollout.offer', onRollout),
+        bus.subscribe('rollout.changed', onRollout),
+        bus.subscribe('rollout.reported', onRollout),
+      ];
       const poll = setInterval(refresh, ROLLOUT_STREAM.pollMs);
       const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), ROLLOUT_STREAM.heartbeatMs);
       const lifetime = setTimeout(() => close(), ROLLOUT_STREAM.maxLifetimeMs);
@@ -130,9 +129,7 @@ export function rolloutStreamRoutes(app: FastifyInstance, services: Services): v
         clearInterval(poll);
         clearInterval(heartbeat);
         clearTimeout(lifetime);
-        rolloutEngine.off('offer', onOffer);
-        rolloutEngine.off('changed', onRollout);
-        rolloutEngine.off('reported', onRollout);
+        for (const off of unsubscribe) off();
         const left = (open.get(orgId) ?? 1) - 1;
         if (left > 0) open.set(orgId, left);
         else open.delete(orgId);

@@ -19,7 +19,7 @@ for (const dialect of testDialects) {
     let securityRelease: string;
     // Wednesday 03:00 UTC: inside "Wed 02:00-05:00", outside "Thu 02:00-05:00".
     const clock = new ManualClock('2026-12-02T03:00:00.000Z');
-    const offers: { deviceId: string; offer: UpdateOffer }[] = [];
+    const offers: { deviceId: string; rolloutId: string }[] = [];
 
     const provision = async (count: number, extra: Record<string, unknown> = {}) => {
       const serials = Array.from({ length: count }, () => `SN-${Math.random().toString(36).slice(2, 12)}`);
@@ -58,7 +58,7 @@ for (const dialect of testDialects) {
       });
     let orgId: string;
     const offeredTo = (rollout: string) =>
-      offers.filter((o) => o.offer.rollout === rollout).map((o) => o.deviceId);
+      offers.filter((o) => o.rolloutId === rollout).map((o) => o.deviceId);
 
     before(async () => {
       t = await testApp(dialect, { clock });
@@ -90,7 +90,9 @@ for (const dialect of testDialects) {
         securityVersion: 2,
       });
       assert.equal((await signTargets(t, 'acme', [keys.targets[0] as never])).published, true);
-      t.app.services.rolloutEngine.on('offer', (deviceId, offer) => offers.push({ deviceId, offer }));
+      t.app.services.bus.subscribe('rollout.offer', ({ rolloutId, deviceIds }) => {
+        for (const deviceId of deviceIds) offers.push({ deviceId, rolloutId });
+      });
     });
     after(async () => t.close());
 
@@ -111,7 +113,8 @@ for (const dialect of testDialects) {
       assert.equal(rollout.status, 'running');
       const wave0 = (await devicesOf(rollout.id)).filter((d) => d.wave === 0).map((d) => d.deviceId);
       assert.deepEqual(offeredTo(rollout.id).sort(), [...wave0].sort(), 'only the first wave is offered');
-      const offer = offers.find((o) => o.offer.rollout === rollout.id)?.offer as UpdateOffer;
+      // The bus names the devices; each node reads the offer itself.
+      const offer = (await t.app.services.rolloutEngine.offerOf(rollout.id)) as UpdateOffer;
       assert.equal(offer.version, '1.1.0');
       assert.equal(offer.target, `${productId}/1.1.0/firmware.bin`);
 
