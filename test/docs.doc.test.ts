@@ -114,7 +114,11 @@ describe('the docs/*.md walkthroughs run as written', () => {
         }, async () => {
           assert.ok(server, 'the server started');
           const result = await runBlock(block, server);
-          assert.equal(result.code, 0, `${block.file}:${block.line} exited ${result.code}:\n${result.out}`);
+          assert.equal(
+            result.code,
+            0,
+            `${block.file}:${block.line} exited ${result.code}:\n${result.out}\n--- the server's log, last lines:\n${server.log().slice(-4000)}`,
+          );
         });
       }
     });

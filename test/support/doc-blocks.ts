@@ -93,6 +93,8 @@ export interface DocServer {
   dir: string;
   ports: { http: string; mqtt: string };
   env: NodeJS.ProcessEnv;
+  /** What the server wrote (banner, then its warnings and errors): a failed block shows the end. */
+  log(): string;
   stop(): void;
 }
 
@@ -139,7 +141,7 @@ export async function startDocServer(prefix: string): Promise<DocServer> {
       });
       child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${banner}`)));
     });
-    return { dir, ports, env, stop };
+    return { dir, ports, env, stop, log: () => banner };
   } catch (error) {
     stop();
     throw error;

@@ -349,6 +349,8 @@ export class BricklessDevice extends EventEmitter<Events> {
     } catch {
       return; // the connection went away again; close schedules the next attempt
     }
+    // Closed while the subscriptions were on their way: the caller is done with this device.
+    if (this.#closed || this.#client !== client) return;
     this.emit('connected');
     await this.#sendReports();
     await this.#updates?.afterBoot();

@@ -58,6 +58,28 @@ describe('ending an MQTT client with messages in flight', () => {
     assert.ok(client.disconnected);
   });
 
+  it('ends a client whose CONNECT is never answered (a loaded server), within the grace', {
+    timeout: 5_000,
+  }, async () => {
+    // A listener that takes the connection and never says a word: the client waits for CONNACK.
+    const mute = createServer((socket) => socket.on('error', () => {}));
+    mute.listen(0, '127.0.0.1');
+    await once(mute, 'listening');
+    const port = (mute.address() as { port: number }).port;
+    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+      reconnectPeriod: 0,
+      connectTimeout: 60_000,
+      protocolVersion: 4,
+    });
+    client.on('error', () => {});
+    await once(mute, 'connection');
+    const started = Date.now();
+    await endClient(client, 200);
+    assert.ok(Date.now() - started < 3_000, 'endClient returned');
+    mute.close();
+    mute.unref();
+  });
+
   it('accepts no client at all', async () => {
     await endClient(null);
     await endClient(undefined);

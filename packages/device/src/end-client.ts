@@ -26,7 +26,16 @@ export async function endClient(client: MqttClient | null | undefined, graceMs =
     stop.abort();
   }
   if (!client.connected || inFlight() > 0) {
-    await client.endAsync(true).catch(() => {});
+    // Forced, and bounded too: a client still in its TLS handshake or CONNECT (a loaded server
+    // answers late) may never call back from end(true); its socket is then destroyed.
+    const forced = client.endAsync(true).then(
+      () => true,
+      () => true,
+    );
+    const stopForced = new AbortController();
+    const late = delay(graceMs, false, { signal: stopForced.signal }).catch(() => false);
+    if (!(await Promise.race([forced, late]))) client.stream?.destroy();
+    stopForced.abort();
     return;
   }
   // A graceful end still needs the server to close its side; one that never does is cut off.
@@ -38,5 +47,8 @@ export async function endClient(client: MqttClient | null | undefined, graceMs =
   const timedOut = delay(graceMs, false, { signal: stop.signal }).catch(() => false);
   if (!(await Promise.race([ended, timedOut]))) client.stream?.destroy();
   stop.abort();
-  await ended;
+  // After the destroy the end normally completes at once; never wait on it past another grace.
+  const stopLast = new AbortController();
+  await Promise.race([ended, delay(graceMs, undefined, { signal: stopLast.signal }).catch(() => {})]);
+  stopLast.abort();
 }

@@ -417,6 +417,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   try {
     artifacts = await openArtifactStore(options.artifacts, store.db);
   } catch (error) {
+    // The bus is open by now: a NATS client that reconnects forever would keep a failed start alive.
+    await bus.close().catch(() => {});
     await store.close();
     throw error;
   }

@@ -227,7 +227,9 @@ export function simulateCommand(program: Command): void {
               process.stderr.write(`simulate: ${line.deviceId}: connection refused or failed; retrying\n`);
           });
           device.on('connected', () => {
-            if (connected) return;
+            // A device that got in only as the run ended starts no telemetry timer: nothing would
+            // clear it, and the process would never exit (seen on a loaded machine).
+            if (connected || finished) return;
             connected = true;
             stats.connected++;
             if (failures > 0) stats.connectedAfterRetry++;

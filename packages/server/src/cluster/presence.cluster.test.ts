@@ -197,5 +197,31 @@ for (const dialect of testDialects) {
         (events) => events.at(-1) === 'presence.connected',
       );
     });
+    it('a stalled node that comes back does not take back a device that moved to another node meanwhile', async () => {
+      const device = devices[2] as { id: string; secret: string };
+      await connect('a', device);
+      await eventually(
+        () => presence(device.id),
+        (p) => p.online === 1 && p.connected_node === 'a',
+      );
+      t.app.cluster.halt(); // a stalls: b's reaper counts it dead and marks its devices offline
+      await eventually(
+        () => presence(device.id),
+        (p) => p.online === 0 && p.connected_node === null,
+        5000,
+      );
+      // The device gives up on a and reconnects through b while a's stale session is still open.
+      await connect('b', device);
+      await eventually(
+        () => presence(device.id),
+        (p) => p.online === 1 && p.connected_node === 'b',
+      );
+      // a wakes: its re-assertion yields to b's record, and its takeover check drops the stale session.
+      await t.app.cluster.node.beat();
+      await t.app.gateway.dropTakenOver();
+      assert.deepEqual({ ...(await presence(device.id)) }, { online: 1, connected_node: 'b' });
+      assert.equal(t.app.gateway.isConnected(device.id), false);
+      assert.equal(b.gateway.isConnected(device.id), true);
+    });
   });
 }

@@ -30,11 +30,14 @@ export class IntegrationAccess {
     this.#tokens = tokens;
     this.#deviceOrgs = deviceOrgs;
     // A token revoked through any node ends its sessions here (for the life of the bus).
-    bus.subscribe('token.revoked', ({ tokenId }) => {
+    this.unsubscribe = bus.subscribe('token.revoked', ({ tokenId }) => {
       for (const client of this.#sessions.get(tokenId) ?? []) client.close();
       this.#sessions.delete(tokenId);
     });
   }
+
+  /** Ends the subscription (the gateway's close). */
+  readonly unsubscribe: () => void;
 
   /** The integration for a token login, or a reason it is refused. */
   async authenticate(clientId: string, password: string): Promise<Integration | string> {

@@ -134,6 +134,7 @@ export class MqttGateway {
     this.#deps = deps;
     this.#limits = { ...defaultLimits, ...limits };
     this.#integrations = new IntegrationAccess(deps.tokens, deps.bus, this.#deviceOrgs);
+    this.#unsubscribe.push(this.#integrations.unsubscribe);
     this.#upstream = new UpstreamHandler(deps);
     this.#unauthenticated = new UnauthenticatedConnections({
       perAddress: this.#limits.unauthenticatedPerAddress,
@@ -680,7 +681,11 @@ export class MqttGateway {
    * this one for dead (a stall past the expiry) and marked them offline (cluster/reaper.ts).
    */
   reassertPresence(): void {
-    for (const deviceId of this.#connected.keys()) this.#presenceRecorder.record(deviceId, true);
+    // Unlike a connect, a re-assertion yields: while this node was counted dead a device may have
+    // reconnected to another node, whose record must stand (gateway/presence.ts); this node's
+    // stale session for it is dropped at the next takeover check (dropTakenOver).
+    for (const deviceId of this.#connected.keys())
+      this.#presenceRecorder.record(deviceId, true, { unlessTakenOver: true });
   }
 
   /**

@@ -62,6 +62,8 @@ export class PresenceRecorder {
   readonly #maxRetryMs: number;
   /** Latest unwritten change per device: true for online, false for offline. Insertion-ordered. */
   readonly #pending = new Map<string, boolean>();
+  /** Pending online writes that yield to another node's record (re-assertions). */
+  readonly #unlessTakenOver = new Set<string>();
   /** Every connect and disconnect in order, for the device's event history (its presence timeline). */
   readonly #transitions: Transition[] = [];
   #droppedTransitions = 0;
@@ -79,10 +81,14 @@ export class PresenceRecorder {
   }
 
   /** Notes that a device connected to (online) or left (offline) this node. */
-  record(deviceId: string, online: boolean): void {
+  record(deviceId: string, online: boolean, options: { unlessTakenOver?: boolean } = {}): void {
     // Re-inserted so that the map's order stays the order of the latest changes.
     this.#pending.delete(deviceId);
     this.#pending.set(deviceId, online);
+    // A re-assertion after a stall (cluster/cluster.ts) must not take back a device another node
+    // holds by now; a connect here always takes it (the device chose this node).
+    if (online && options.unlessTakenOver) this.#unlessTakenOver.add(deviceId);
+    else this.#unlessTakenOver.delete(deviceId);
     // The history keeps each change (the state above only the latest); under a reconnect storm
     // that outruns the database it loses changes rather than memory, and says how many.
     // The event's id is taken now, so the history orders the connect before whatever the device
@@ -158,12 +164,32 @@ export class PresenceRecorder {
     const { nodeId } = this.#deps;
     try {
       const { db } = this.#deps;
-      if (online.length > 0) {
+      const conditional = online.filter((id) => this.#unlessTakenOver.has(id));
+      const plain = online.filter((id) => !this.#unlessTakenOver.has(id));
+      if (plain.length > 0) {
         await db
           .updateTable('devices')
           .set({ online: 1, connected_node: nodeId, last_seen_at: seen })
-          .where('id', 'in', online)
+          .where('id', 'in', plain)
           .execute();
+      }
+      if (conditional.length > 0) {
+        const kept = await db
+          .updateTable('devices')
+          .set({ online: 1, connected_node: nodeId, last_seen_at: seen })
+          .where('id', 'in', conditional)
+          .where((eb) => eb.or([eb('connected_node', '=', nodeId), eb('connected_node', 'is', null)]))
+          .returning('id')
+          .execute();
+        for (const id of conditional) this.#unlessTakenOver.delete(id);
+        // A device another node holds now keeps its record and its history says nothing here:
+        // this node's stale session for it ends at the next takeover check.
+        const held = new Set(kept.map((row) => row.id));
+        for (let i = transitions.length - 1; i >= 0; i--) {
+          const change = transitions[i] as Transition;
+          if (change.online && conditional.includes(change.deviceId) && !held.has(change.deviceId))
+            transitions.splice(i, 1);
+        }
       }
       if (offline.length > 0) {
         // Going offline only clears a record this node holds (or nobody does): the device may

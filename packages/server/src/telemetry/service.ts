@@ -425,8 +425,12 @@ export class TelemetryService {
         'telemetry-retention',
         everyMs,
         async () => {
-          await this.pruneReceipts();
-          if (days > 0) await this.prune(new Date(this.#clock.now().getTime() - days * 86_400_000));
+          // Independent, as without a lease: a failed receipt prune must not hold back retention.
+          const [receipts, readings] = await Promise.allSettled([
+            this.pruneReceipts(),
+            days > 0 ? this.prune(new Date(this.#clock.now().getTime() - days * 86_400_000)) : null,
+          ]);
+          for (const result of [receipts, readings]) if (result.status === 'rejected') onError(result.reason);
         },
         onError,
       );
