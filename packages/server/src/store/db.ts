@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, type Driver, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { DomainError } from '../errors.js';
 import { DatabaseHealth } from './health.js';
 import { bulkTimeouts, loadPg, type PostgresTimeouts, ResilientPool } from './pg-pool.js';
@@ -61,6 +61,23 @@ export async function openStore(database: string, options: StoreOptions = {}): P
   return openSqlite(database);
 }
 
+/**
+ * SQLite transactions begin with the write lock (BEGIN IMMEDIATE, sqlite.org/lang_transaction.html).
+ * A deferred transaction that reads first and writes later cannot wait for the lock in WAL mode:
+ * if another process (the server next to a CLI in direct mode, whose heartbeat and jobs write every
+ * few seconds) committed in between, its write fails at once with SQLITE_BUSY, whatever the busy
+ * timeout. Taken at the start, the lock is waited for like any other.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
+}
+
 function openSqlite(file: string): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   let connection: SqliteConnection;
@@ -77,7 +94,9 @@ function openSqlite(file: string): Store {
   connection.exec(
     `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS};`,
   );
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection.database }) });
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: connection.database }),
+  });
   return {
     db,
     dialect: 'sqlite',
